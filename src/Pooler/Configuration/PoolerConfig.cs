@@ -1,0 +1,66 @@
+// The whole of pooler.yaml as immutable, validated records (YARP's *Config: what the user wrote,
+// after defaults and per-database overrides are merged). Built only by YamlConfigLoader.
+namespace Tuki.Pool.Pooler.Configuration;
+
+/// <summary>Root of <c>pooler.yaml</c>. Dictionaries are keyed by the YAML key (database name, user name).</summary>
+public sealed record PoolerConfig(
+    ListenConfig Listen,
+    MetricsConfig Metrics,
+    AdminConfig Admin,
+    AuthConfig Auth,
+    PoolConfig Pool,
+    IReadOnlyDictionary<string, DatabaseConfig> Databases,
+    IReadOnlyDictionary<string, UserConfig> Users);
+
+/// <summary><c>listen</c>: where clients connect.</summary>
+public sealed record ListenConfig(string Address, int Port);
+
+/// <summary><c>metrics</c>: the Prometheus endpoint (<c>port: 0</c> disables it).</summary>
+public sealed record MetricsConfig(string Address, int Port);
+
+/// <summary><c>admin</c>: users allowed into the admin console.</summary>
+public sealed record AdminConfig(IReadOnlyList<string> Users);
+
+/// <summary>How clients authenticate to the pooler.</summary>
+public enum AuthType { ScramSha256, Md5, Trust }
+
+/// <summary><c>auth</c>.</summary>
+public sealed record AuthConfig(AuthType Type);
+
+/// <summary><c>pool.mode</c>: when a server goes back to the pool.</summary>
+public enum PoolMode { Transaction, Session, Statement }
+
+/// <summary><c>pool.timeouts</c>. <see cref="TimeSpan.Zero"/> means "no limit" where the key allows 0.</summary>
+public sealed record TimeoutsConfig(
+    TimeSpan QueryWait,
+    TimeSpan ServerConnect,
+    TimeSpan ServerIdle,
+    TimeSpan ServerLifetime,
+    TimeSpan ClientLogin,
+    TimeSpan IdleTransaction);
+
+/// <summary><c>pool</c> (defaults) or <c>databases.X.pool</c> (defaults with the override applied).</summary>
+public sealed record PoolConfig(
+    PoolMode Mode,
+    int Size,
+    int MinSize,
+    int ReserveSize,
+    int MaxClientConnections,
+    TimeoutsConfig Timeouts);
+
+/// <summary><c>databases.X</c>. <see cref="Pool"/> is the effective pool settings for this database.</summary>
+public sealed record DatabaseConfig(
+    string Name,
+    string Host,
+    int Port,
+    string DbName,
+    int MaxConnections,
+    PoolConfig Pool);
+
+/// <summary><c>users.X</c>. <see cref="Password"/> is a plain password, an md5 hash (<c>md5...</c>)
+/// or a SCRAM verifier (<c>SCRAM-SHA-256$iter:salt$StoredKey:ServerKey</c>), after <c>${ENV}</c> expansion.</summary>
+public sealed record UserConfig(string Name, string? Password)
+{
+    // Never print the secret, even in a debugger or a log line that formats the record.
+    public override string ToString() => $"UserConfig {{ Name = {Name}, Password = {(Password is null ? "<none>" : "<redacted>")} }}";
+}
