@@ -1,0 +1,77 @@
+// Client side of SCRAM-SHA-256 (the pooler logging in to PostgreSQL). No channel binding ("n,,").
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Tuki.Pool.Pooler.Auth;
+
+/// <remarks><paramref name="clientNonce"/> and <paramref name="user"/> exist for the RFC 7677 test vector.</remarks>
+public sealed class ScramClient(string password, SaltedPasswordCache? cache = null, string? clientNonce = null, string user = "")
+{
+    private const string Gs2Header = "n,,";
+    private readonly string _clientNonce = clientNonce ?? ScramAttributes.NewNonce();
+    private string _clientFirstBare = "";
+    private byte[] _serverKey = [];
+    private string _authMessage = "";
+
+    /// <summary>client-first-message. PostgreSQL takes the user from the startup packet, so n= is empty (as libpq).</summary>
+    public string ClientFirst()
+    {
+        _clientFirstBare = $"n={user},r={_clientNonce}";
+        return Gs2Header + _clientFirstBare;
+    }
+
+    /// <summary>Takes server-first-message and returns client-final-message with the ClientProof.</summary>
+    public string ClientFinal(string serverFirst)
+    {
+        var nonce = ScramAttributes.Get(serverFirst, 'r');
+        var saltText = ScramAttributes.Get(serverFirst, 's');
+        var iterText = ScramAttributes.Get(serverFirst, 'i');
+        if (nonce is null || !nonce.StartsWith(_clientNonce, StringComparison.Ordinal) || saltText is null
+            || !int.TryParse(iterText, out var iterations) || iterations < 1)
+            throw new ScramException("invalid SCRAM server-first-message from PostgreSQL");
+
+        var salt = Convert.FromBase64String(saltText);
+        // PBKDF2 with 4096 iterations costs about a millisecond; servers reconnect often with the same salt.
+        var saltedPassword = cache?.Get(password, salt, iterations) ?? ScramSecret.SaltedPassword(password, salt, iterations);
+        var clientKey = ScramSecret.Hmac(saltedPassword, "Client Key");
+        var storedKey = SHA256.HashData(clientKey);
+        _serverKey = ScramSecret.Hmac(saltedPassword, "Server Key");
+
+        var withoutProof = $"c=biws,r={nonce}"; // biws = base64("n,,")
+        _authMessage = $"{_clientFirstBare},{serverFirst},{withoutProof}";
+        var clientSignature = HMACSHA256.HashData(storedKey, Encoding.UTF8.GetBytes(_authMessage));
+        var proof = new byte[32];
+        for (var i = 0; i < 32; i++)
+            proof[i] = (byte)(clientKey[i] ^ clientSignature[i]);
+        return $"{withoutProof},p={Convert.ToBase64String(proof)}";
+    }
+
+    /// <summary>Checks server-final-message: the server must prove it knows the ServerKey too.</summary>
+    public void VerifyServerFinal(string serverFinal)
+    {
+        var error = ScramAttributes.Get(serverFinal, 'e');
+        if (error is not null)
+            throw new ScramException($"PostgreSQL rejected SCRAM authentication: {error}");
+        var expected = HMACSHA256.HashData(_serverKey, Encoding.UTF8.GetBytes(_authMessage));
+        var actualText = ScramAttributes.Get(serverFinal, 'v');
+        if (actualText is null || !CryptographicOperations.FixedTimeEquals(Convert.FromBase64String(actualText), expected))
+            throw new ScramException("PostgreSQL's SCRAM server signature is invalid");
+    }
+}
+
+/// <summary>Remembers the last SaltedPassword per (salt, iterations) for one password (one per pool).</summary>
+public sealed class SaltedPasswordCache
+{
+    private (string Password, string Salt, int Iterations, byte[] Value)? _last;
+
+    public byte[] Get(string password, byte[] salt, int iterations)
+    {
+        var saltText = Convert.ToBase64String(salt);
+        var last = _last;
+        if (last is { } hit && hit.Password == password && hit.Salt == saltText && hit.Iterations == iterations)
+            return hit.Value;
+        var value = ScramSecret.SaltedPassword(password, salt, iterations);
+        _last = (password, saltText, iterations, value);
+        return value;
+    }
+}

@@ -1,0 +1,85 @@
+// Accepts client sockets and starts a ClientSession for each without awaiting it.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Transport;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed class ClientListener(IPEndPoint endpoint, ClientContext context) : IDisposable
+{
+    // Login storms (hundreds of serverless instances starting at once) need a deep accept queue; the kernel
+    // caps it at net.core.somaxconn.
+    private const int Backlog = 4096;
+
+    private readonly Socket _socket = new(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+    private readonly ConcurrentDictionary<ClientSession, Task> _sessions = new();
+
+    public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    public int SessionCount => _sessions.Count;
+
+    public void Start()
+    {
+        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _socket.Bind(endpoint);
+        _socket.Listen(Backlog);
+    }
+
+    public async Task AcceptLoopAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await _socket.AcceptAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE and friends: log, breathe, keep serving the clients we have.
+                context.Logger.LogWarning("Accept failed: {Error}", ex.SocketErrorCode);
+                await Task.Delay(50, stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var session = new ClientSession(Connection.FromAccepted(accepted), context);
+            _sessions[session] = RunSessionAsync(session);
+        }
+    }
+
+    private async Task RunSessionAsync(ClientSession session)
+    {
+        await Task.Yield(); // never run a session's login on the accept loop
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _sessions.TryRemove(session, out _);
+        }
+    }
+
+    /// <summary>Stops accepting; open sessions are left to the caller (<see cref="CloseSessionsAsync"/>).</summary>
+    public void StopAccepting() => _socket.Dispose();
+
+    /// <summary>Closes every client connection and waits for the sessions to clean their servers up.</summary>
+    public async Task CloseSessionsAsync()
+    {
+        foreach (var session in _sessions.Keys)
+            session.Abort();
+        await Task.WhenAll(_sessions.Values).ConfigureAwait(false);
+    }
+
+    public void Dispose() => _socket.Dispose();
+}

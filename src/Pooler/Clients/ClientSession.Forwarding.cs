@@ -1,0 +1,194 @@
+// Client → server: frames are forwarded whole by copying buffer segments; only the 5-byte header is read. A
+// server is rented at the first message of a transaction. Each Query/Sync/FunctionCall adds a reply the server
+// owes; extended-protocol messages without a Sync yet keep the server bound (see the pump for the release).
+using System.Buffers;
+using System.IO.Pipelines;
+using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Servers;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed partial class ClientSession
+{
+    // PostgreSQL's own limit for a client message is 1 GB (PQ_LARGE_MESSAGE_LIMIT); issue 6 makes it configurable.
+    private const int MaxClientMessageLength = 1024 * 1024 * 1024;
+
+    // A frame bigger than this is streamed to the server as its bytes arrive instead of being buffered whole
+    // (COPY data, huge Bind parameters). Smaller ones are forwarded once complete.
+    private const int StreamThreshold = 64 * 1024;
+
+    private long _clientStreamRemaining;
+
+    private enum ForwardStep { NeedMoreData, NeedServer, Terminate }
+
+    private async Task<ClientExit> ForwardClientAsync()
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            PipeWriter? flushTarget = null;
+            ForwardStep step;
+            try
+            {
+                while ((step = ForwardFrames(ref buffer, ref flushTarget)) == ForwardStep.NeedServer)
+                {
+                    if (Volatile.Read(ref _serverLost))
+                        return ClientExit.ServerLost;
+                    await AcquireServerAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            if (flushTarget is not null)
+            {
+                try
+                {
+                    await flushTarget.FlushAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+                {
+                    // The server died under us: its pump sees the same failure and reports it to the client.
+                }
+            }
+            if (step == ForwardStep.Terminate)
+                return ClientExit.Terminate;
+            if (result.IsCanceled || Volatile.Read(ref _serverLost))
+                return ClientExit.ServerLost;
+            if (result.IsCompleted)
+                return ClientExit.Gone;
+        }
+    }
+
+    /// <summary>Forwards every complete frame in <paramref name="buffer"/> to the bound server and counts the
+    /// replies it will owe. Stops at a frame that needs a server when none is bound.</summary>
+    private ForwardStep ForwardFrames(ref ReadOnlySequence<byte> buffer, ref PipeWriter? flushTarget)
+    {
+        lock (_sync)
+        {
+            while (true)
+            {
+                if (_clientStreamRemaining > 0)
+                {
+                    // The rest of a large frame whose head was already forwarded: the server is still bound,
+                    // because that frame's reply is owed.
+                    var take = (int)Math.Min(_clientStreamRemaining, buffer.Length);
+                    Copy(buffer.Slice(0, take), _server!.Output);
+                    flushTarget = _server.Output;
+                    buffer = buffer.Slice(take);
+                    _clientStreamRemaining -= take;
+                    if (_clientStreamRemaining > 0)
+                        return ForwardStep.NeedMoreData;
+                }
+
+                if (!FrameReader.TryReadHeader(buffer, MaxClientMessageLength, out var header))
+                    return ForwardStep.NeedMoreData;
+                if (header.Code == FrontendCode.Terminate)
+                {
+                    buffer = buffer.Slice(Math.Min(buffer.Length, header.FrameLength));
+                    return ForwardStep.Terminate;
+                }
+
+                var whole = buffer.Length >= header.FrameLength;
+                if (!whole && header.FrameLength <= StreamThreshold)
+                    return ForwardStep.NeedMoreData;
+                if (_server is null)
+                    return ForwardStep.NeedServer;
+
+                CountRequest(header.Code);
+                var output = _server.Output;
+                flushTarget = output;
+                if (whole)
+                {
+                    Copy(buffer.Slice(0, header.FrameLength), output);
+                    buffer = buffer.Slice(header.FrameLength);
+                }
+                else
+                {
+                    Copy(buffer, output);
+                    _clientStreamRemaining = header.FrameLength - buffer.Length;
+                    buffer = buffer.Slice(buffer.End);
+                    return ForwardStep.NeedMoreData;
+                }
+            }
+        }
+    }
+
+    /// <summary>Bookkeeping of what the server will owe. Caller holds <see cref="_sync"/>.</summary>
+    private void CountRequest(byte code)
+    {
+        switch (code)
+        {
+            case FrontendCode.Query:
+            case FrontendCode.FunctionCall:
+                _pendingReplies++;
+                break;
+            case FrontendCode.Sync:
+                _pendingReplies++;
+                _unsynced = false;
+                break;
+            case FrontendCode.CopyData:
+            case FrontendCode.CopyDone:
+            case FrontendCode.CopyFail:
+                // Part of a COPY started by a Query or Execute whose reply is already counted.
+                if (code != FrontendCode.CopyData)
+                    _copyIn = false;
+                break;
+            case FrontendCode.Flush:
+                break;
+            default:
+                // Parse, Bind, Describe, Execute, Close: the server answers them only once a Sync arrives.
+                _unsynced = true;
+                break;
+        }
+    }
+
+    private static void Copy(in ReadOnlySequence<byte> source, PipeWriter destination)
+    {
+        foreach (var segment in source)
+            destination.Write(segment.Span);
+    }
+
+    /// <summary>Binds a server for the next transaction: waits for the previous binding's pump to finish
+    /// (it may still be flushing the last ReadyForQuery), rents, syncs session settings, starts the pump.</summary>
+    private async Task AcquireServerAsync()
+    {
+        await _pump.ConfigureAwait(false);
+        IPooledConnection rented;
+        try
+        {
+            rented = await _pool!.RentAsync(_context.Shutdown).ConfigureAwait(false);
+        }
+        catch (PoolWaitTimeoutException ex)
+        {
+            throw new PgErrorException(PgErrors.QueryWaitTimeout(ex.Key.Database, ex.Key.User, ex.Waited, ex.Size));
+        }
+        catch (ServerLoginException ex)
+        {
+            throw new PgErrorException(ex.Error);
+        }
+
+        var server = (ServerConnection)rented;
+        lock (_sync)
+        {
+            _server = server;
+            _pendingReplies = 0;
+            _unsynced = false;
+            _swallow = 0;
+            _copyIn = false;
+            _transactionStatus = TransactionStatus.Idle;
+            _serverStreamRemaining = 0;
+            if (BuildParameterSync(server) is { } sql)
+            {
+                MessageWriter.WriteQuery(server.Output, sql);
+                _pendingReplies++;
+                _swallow++;
+            }
+        }
+        _pump = PumpServerAsync(server);
+    }
+}

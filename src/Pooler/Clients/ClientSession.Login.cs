@@ -1,0 +1,250 @@
+// Startup and authentication of a client: SSLRequest/GSSENCRequest answered 'N', CancelRequest routed, then
+// SCRAM-SHA-256 / md5 / trust against pooler.yaml, then the welcome (AuthenticationOk, ParameterStatus from a
+// real server, our own BackendKeyData, ReadyForQuery).
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Auth;
+using Tuki.Pool.Pooler.Configuration;
+using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Servers;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed partial class ClientSession
+{
+    // Auth messages are tiny; anything bigger during login is an attack or a bug.
+    private const int MaxLoginMessageLength = 16 * 1024;
+
+    /// <summary>Returns false when the connection ends during login (cancel request, refusal, timeout).</summary>
+    private async Task<bool> LoginAsync(bool admitted)
+    {
+        var loginTimeout = _context.Config.Pool.Timeouts.ClientLogin;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_context.Shutdown);
+        timeout.CancelAfter(loginTimeout);
+        try
+        {
+            var startup = await ReadStartupAsync(timeout.Token).ConfigureAwait(false);
+            if (startup is null)
+                return false;
+            if (!admitted)
+                throw new PgErrorException(PgErrors.TooManyClients(_context.Config.Pool.MaxClientConnections));
+
+            _user = startup["user"] ?? throw new PgErrorException(PgErrors.MissingUser());
+            _database = startup["database"] is { Length: > 0 } db ? db : _user;
+            if (startup["replication"] is { } replication && replication is not ("false" or "0" or "off" or "no"))
+                throw new PgErrorException(PgErrors.ReplicationNotSupported());
+            CollectStartupParameters(startup);
+
+            await AuthenticateAsync(timeout.Token).ConfigureAwait(false);
+
+            var config = _context.Config;
+            if (!config.Databases.ContainsKey(_database))
+                throw new PgErrorException(PgErrors.UnknownDatabase(_database));
+            _pool = _context.Pools.GetOrCreate(new PoolKey(_database, _user));
+            var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
+            await WelcomeAsync(serverParameters).ConfigureAwait(false);
+            _context.Logger.LogDebug("Client {Client} logged in to {Database} as {User}", _connection.Socket.RemoteEndPoint, _database, _user);
+            return true;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_context.Shutdown.IsCancellationRequested)
+        {
+            _context.Logger.LogInformation("Client {Client} did not log in within {Timeout}", _connection.Socket.RemoteEndPoint, loginTimeout);
+            await SendFatalAsync(PgErrors.LoginTimeout(loginTimeout)).ConfigureAwait(false);
+            return false;
+        }
+        catch (PgErrorException ex)
+        {
+            _context.Logger.LogInformation("Client {Client} login refused: {Error}", _connection.Socket.RemoteEndPoint, ex.Error);
+            await SendFatalAsync(ex.Error).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>Reads packets until a StartupMessage; answers SSL/GSS requests with 'N' and serves CancelRequest.</summary>
+    private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            StartupPacket? packet;
+            try
+            {
+                if (!StartupPacketReader.TryRead(ref buffer, out packet))
+                {
+                    if (result.IsCompleted)
+                        return null;
+                    continue;
+                }
+                // Bytes pipelined after an SSLRequest would be read as cleartext by mistake (CVE-2021-23222): refuse.
+                if (packet!.Kind is StartupKind.SslRequest or StartupKind.GssEncRequest && !buffer.IsEmpty)
+                    throw new ProtocolViolationException("unexpected data after SSLRequest");
+            }
+            finally
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            switch (packet.Kind)
+            {
+                case StartupKind.SslRequest:
+                case StartupKind.GssEncRequest:
+                    _output.GetSpan(1)[0] = (byte)'N';
+                    _output.Advance(1);
+                    await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                case StartupKind.CancelRequest:
+                    var target = _context.CancelKeys.Find(packet.CancelProcessId, packet.CancelSecretKey);
+                    if (target is not null)
+                        await target.ForwardCancelAsync().ConfigureAwait(false);
+                    return null;
+                default:
+                    if ((packet.ProtocolVersion & 0xFFFF) != 0)
+                    {
+                        // Newer 3.x client: say we speak 3.0 and which _pq_ options we ignore, then carry on.
+                        var options = packet.Parameters.Where(p => p.Key.StartsWith("_pq_.", StringComparison.Ordinal)).Select(p => p.Key).ToList();
+                        MessageWriter.WriteNegotiateProtocolVersion(_output, 0, options);
+                    }
+                    return packet;
+            }
+        }
+    }
+
+    private async Task AuthenticateAsync(CancellationToken cancellationToken)
+    {
+        var type = _context.Config.Auth.Type;
+        var known = _context.Secrets.IsKnown(_user);
+        switch (type)
+        {
+            case AuthType.Trust:
+                if (!known)
+                    throw new PgErrorException(PgErrors.PasswordFailed(_user));
+                break;
+            case AuthType.Md5:
+                await AuthenticateMd5Async(cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                await AuthenticateScramAsync(cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task AuthenticateScramAsync(CancellationToken cancellationToken)
+    {
+        var secret = _context.Secrets.Scram(_user);
+        // Unknown users run the same exchange against a mock verifier and fail at the proof, like a wrong password.
+        var scram = secret is null ? ScramServer.Mock(_user, _context.MockScramKey) : new ScramServer(secret);
+
+        MessageWriter.WriteAuthenticationSasl(_output, ScramServer.Mechanism);
+        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        var initial = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        var (mechanism, clientFirst) = ParseSaslInitialResponse(initial);
+        if (mechanism != ScramServer.Mechanism)
+            throw new PgErrorException(PgErrors.ProtocolViolation($"client selected an invalid SASL authentication mechanism \"{mechanism}\""));
+
+        string serverFirst;
+        try { serverFirst = scram.HandleClientFirst(clientFirst); }
+        catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
+        MessageWriter.WriteAuthentication(_output, AuthCode.SaslContinue, Encoding.UTF8.GetBytes(serverFirst));
+        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        var final = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        string? serverFinal;
+        try { serverFinal = scram.HandleClientFinal(Encoding.UTF8.GetString(final)); }
+        catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
+        if (serverFinal is null)
+            throw new PgErrorException(PgErrors.PasswordFailed(_user));
+        MessageWriter.WriteAuthentication(_output, AuthCode.SaslFinal, Encoding.UTF8.GetBytes(serverFinal));
+    }
+
+    private async Task AuthenticateMd5Async(CancellationToken cancellationToken)
+    {
+        var stored = _context.Secrets.Md5(_user);
+        var salt = RandomNumberGenerator.GetBytes(4);
+        MessageWriter.WriteAuthentication(_output, AuthCode.Md5Password, salt);
+        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        var body = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        var sent = body.Length > 0 && body[^1] == 0 ? Encoding.UTF8.GetString(body, 0, body.Length - 1) : "";
+        var expected = stored is null ? null : Md5Password.Response(stored, _user, salt);
+        if (expected is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(sent), Encoding.UTF8.GetBytes(expected)))
+            throw new PgErrorException(PgErrors.PasswordFailed(_user));
+    }
+
+    /// <summary>Reads one PasswordMessage/SASL message ('p'); a client that leaves here just ends the session.</summary>
+    private async Task<byte[]> ReadPasswordMessageAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            try
+            {
+                if (FrameReader.TryReadFrame(ref buffer, MaxLoginMessageLength, out var header, out var frame))
+                {
+                    if (header.Code != FrontendCode.Password)
+                        throw new ProtocolViolationException($"expected a password message, got message type '{(char)header.Code}'");
+                    return frame.Slice(FrameHeader.Size).ToArray();
+                }
+                if (result.IsCompleted)
+                    throw new IOException("client closed the connection during authentication");
+            }
+            finally
+            {
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+        }
+    }
+
+    private static (string Mechanism, string Data) ParseSaslInitialResponse(ReadOnlySpan<byte> body)
+    {
+        var mechanism = MessageParser.CString(ref body);
+        if (body.Length < 4)
+            throw new ProtocolViolationException("malformed SASLInitialResponse");
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(body);
+        body = body.Slice(4);
+        if (length < 0 || length != body.Length)
+            throw new ProtocolViolationException("malformed SASLInitialResponse length");
+        return (mechanism, Encoding.UTF8.GetString(body));
+    }
+
+    /// <summary>ParameterStatus values must come from a real server: the first login of a pool opens one.</summary>
+    private static async Task<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool, CancellationToken cancellationToken)
+    {
+        if (pool.ServerParameters is { } known)
+            return known;
+        IPooledConnection server;
+        try
+        {
+            server = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ServerLoginException ex)
+        {
+            throw new PgErrorException(ex.Error);
+        }
+        catch (PoolWaitTimeoutException ex)
+        {
+            throw new PgErrorException(PgErrors.QueryWaitTimeout(ex.Key.Database, ex.Key.User, ex.Waited, ex.Size));
+        }
+        var parameters = ((ServerConnection)server).StartupParameters.ToArray();
+        pool.ServerParameters = parameters;
+        pool.Return(server);
+        return parameters;
+    }
+
+    private async Task WelcomeAsync(IReadOnlyList<KeyValuePair<string, string>> serverParameters)
+    {
+        MessageWriter.WriteAuthentication(_output, AuthCode.Ok);
+        foreach (var (name, value) in serverParameters)
+            MessageWriter.WriteParameterStatus(_output, name, DesiredValue(name) ?? value);
+        int secretKey;
+        (_processId, secretKey) = _context.CancelKeys.Register(this);
+        MessageWriter.WriteBackendKeyData(_output, _processId, secretKey);
+        MessageWriter.WriteReadyForQuery(_output, TransactionStatus.Idle);
+        await _output.FlushAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,131 @@
+// Per-client session settings in transaction mode. What the client asked for at startup (application_name,
+// client_encoding, DateStyle, options=-c ...) and what it later changed that the server reports (ParameterStatus)
+// belongs to the client, not to whichever server runs its next transaction. Before forwarding on a freshly bound
+// server, the differences are applied with one SET/RESET query whose replies are swallowed; it is pipelined with
+// the client's own messages, so it costs server CPU but no extra round trip.
+using System.Text;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Servers;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed partial class ClientSession
+{
+    // Startup keys that are not settings.
+    private static readonly HashSet<string> NotSettings = new(StringComparer.OrdinalIgnoreCase) { "user", "database", "replication", "options" };
+
+    // Reported parameters a client may change with SET; the others (server_version, is_superuser, ...) are facts
+    // about the server, never replayed.
+    private static readonly HashSet<string> SettableReported = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone",
+        "standard_conforming_strings", "search_path", "default_transaction_read_only",
+    };
+
+    private Dictionary<string, string>? _desired; // null for the many clients that ask for nothing special
+
+    private void CollectStartupParameters(StartupPacket startup)
+    {
+        foreach (var (name, value) in startup.Parameters)
+        {
+            if (NotSettings.Contains(name) || name.StartsWith("_pq_.", StringComparison.Ordinal))
+                continue;
+            (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+        }
+        if (startup["options"] is { Length: > 0 } options)
+            foreach (var (name, value) in ParseOptions(options))
+                (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+    }
+
+    private string? DesiredValue(string name) => _desired is not null && _desired.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>Called by the pump for ParameterStatus from the bound server (not for the pooler's own SETs).</summary>
+    private void OnClientParameterChanged(string name, string value)
+    {
+        if (SettableReported.Contains(name))
+            (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+    }
+
+    /// <summary>The SET/RESET query that makes <paramref name="server"/> match this client, or null when it already does.
+    /// Caller holds <see cref="_sync"/>.</summary>
+    private string? BuildParameterSync(ServerConnection server)
+    {
+        StringBuilder? sql = null;
+        if (_desired is not null)
+        {
+            foreach (var (name, value) in _desired)
+            {
+                if (server.Parameters.TryGetValue(name, out var current) && current == value)
+                    continue;
+                (sql ??= new()).Append("SET ").Append(QuoteIdentifier(name)).Append(" TO ").Append(QuoteLiteral(value)).Append(';');
+                server.Parameters[name] = value;
+            }
+        }
+        // Settings a previous client left on this server that this client did not ask for go back to the default.
+        foreach (var (name, baseline) in server.StartupParameters)
+        {
+            if (!SettableReported.Contains(name) || DesiredValue(name) is not null)
+                continue;
+            if (server.Parameters.TryGetValue(name, out var current) && current != baseline)
+            {
+                (sql ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
+                server.Parameters[name] = baseline;
+            }
+        }
+        if (server.Parameters.Count > server.StartupParameters.Count)
+        {
+            List<string>? stale = null;
+            foreach (var name in server.Parameters.Keys)
+                if (!IsStartupReported(server, name) && DesiredValue(name) is null)
+                    (stale ??= []).Add(name);
+            foreach (var name in stale ?? [])
+            {
+                (sql ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
+                server.Parameters.Remove(name);
+            }
+        }
+        return sql?.ToString();
+    }
+
+    private static bool IsStartupReported(ServerConnection server, string name)
+    {
+        foreach (var (reported, _) in server.StartupParameters)
+            if (string.Equals(reported, name, StringComparison.OrdinalIgnoreCase))
+                return true;
+        return false;
+    }
+
+    private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
+
+    private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";
+
+    /// <summary>Parses the startup <c>options</c> value like PostgreSQL: space-separated, backslash escapes,
+    /// <c>-c name=value</c> or <c>--name=value</c>.</summary>
+    internal static List<KeyValuePair<string, string>> ParseOptions(string options)
+    {
+        var words = new List<string>();
+        var word = new StringBuilder();
+        for (var i = 0; i < options.Length; i++)
+        {
+            var c = options[i];
+            if (c == '\\' && i + 1 < options.Length) { word.Append(options[++i]); continue; }
+            if (char.IsWhiteSpace(c)) { if (word.Length > 0) { words.Add(word.ToString()); word.Clear(); } continue; }
+            word.Append(c);
+        }
+        if (word.Length > 0) words.Add(word.ToString());
+
+        var result = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < words.Count; i++)
+        {
+            string? setting = null;
+            if (words[i] == "-c" && i + 1 < words.Count) setting = words[++i];
+            else if (words[i].StartsWith("-c", StringComparison.Ordinal)) setting = words[i].Substring(2);
+            else if (words[i].StartsWith("--", StringComparison.Ordinal)) setting = words[i].Substring(2);
+            if (setting is null) throw new PgErrorException(PgErrors.ProtocolViolation($"unsupported startup option \"{words[i]}\": only -c name=value is accepted"));
+            var eq = setting.IndexOf('=');
+            if (eq <= 0) throw new PgErrorException(PgErrors.ProtocolViolation($"invalid startup option \"{setting}\": expected name=value"));
+            result.Add(new(setting.Substring(0, eq).Replace('-', '_'), setting.Substring(eq + 1)));
+        }
+        return result;
+    }
+}

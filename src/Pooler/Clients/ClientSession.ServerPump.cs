@@ -1,0 +1,244 @@
+// Server → client, one pump per binding: frames are copied to the client (or dropped while the pooler's own query
+// is answered); ReadyForQuery settles one owed reply and, when nothing is owed, nothing is unsynced and the status
+// is 'I', the server goes back to the pool. Status 'T'/'E' keeps it bound.
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Servers;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed partial class ClientSession
+{
+    private long _serverStreamRemaining;
+    private bool _fatalForwarded;
+
+    private enum PumpStep { NeedMoreData, Release }
+
+    private async Task PumpServerAsync(ServerConnection server)
+    {
+        var input = server.Input;
+        byte[]? scratch = null;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                PumpStep step;
+                var flushServer = false;
+                try
+                {
+                    step = ProcessServerFrames(server, ref buffer, ref scratch, ref flushServer);
+                }
+                finally
+                {
+                    // On release, anything after the last ReadyForQuery stays unexamined, so the pool's usability
+                    // check sees it (an unexpected message means the server is not clean).
+                    if (buffer.IsEmpty) input.AdvanceTo(buffer.End);
+                    else input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (flushServer)
+                    await server.Output.FlushAsync().ConfigureAwait(false);
+                if (step == PumpStep.Release)
+                {
+                    ReleaseToPool(server);
+                    await FlushClientAsync().ConfigureAwait(false);
+                    return;
+                }
+                await FlushClientAsync().ConfigureAwait(false);
+                if (result.IsCompleted)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException or ProtocolViolationException)
+        {
+            _context.Logger.LogDebug(ex, "Server connection {Server} failed", server);
+        }
+        OnServerLost(server);
+    }
+
+    /// <summary>Caller is the pump; <paramref name="flushServer"/> is set when the pump wrote to the server itself.</summary>
+    private PumpStep ProcessServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref byte[]? scratch, ref bool flushServer)
+    {
+        var forward = !Volatile.Read(ref _clientGone);
+        var original = buffer;
+        var runStart = buffer.Start;   // frames from here to the current one are copied to the client in one go
+        try
+        {
+            while (true)
+            {
+                if (_serverStreamRemaining > 0)
+                {
+                    var take = Math.Min(_serverStreamRemaining, buffer.Length);
+                    buffer = buffer.Slice(take);
+                    _serverStreamRemaining -= take;
+                    if (_serverStreamRemaining > 0)
+                        return PumpStep.NeedMoreData;
+                }
+
+                if (!FrameReader.TryReadHeader(buffer, int.MaxValue, out var header))
+                    return PumpStep.NeedMoreData;
+                if (buffer.Length < header.FrameLength)
+                {
+                    // Stream big rows and COPY data as they arrive instead of buffering them whole.
+                    if (header.FrameLength > StreamThreshold && _swallow == 0 && header.Code is not (BackendCode.ReadyForQuery or BackendCode.ParameterStatus))
+                    {
+                        _serverStreamRemaining = header.FrameLength - buffer.Length;
+                        buffer = buffer.Slice(buffer.End);
+                    }
+                    return PumpStep.NeedMoreData;
+                }
+
+                var frame = buffer.Slice(0, header.FrameLength);
+                var swallowing = _swallow > 0;
+                switch (header.Code)
+                {
+                    case BackendCode.ReadyForQuery:
+                        var status = frame.Slice(FrameHeader.Size, 1).FirstSpan[0];
+                        if (swallowing)
+                            SkipFrame(original, ref buffer, ref runStart, forward, header.FrameLength);
+                        else
+                            buffer = buffer.Slice(header.FrameLength);
+                        if (OnReadyForQuery(server, status, swallowing, ref flushServer))
+                            return PumpStep.Release;
+                        continue;
+                    case BackendCode.ParameterStatus:
+                        if (!swallowing)
+                        {
+                            var (name, value) = MessageParser.ParameterStatus(FrameReader.Body(frame, ref scratch));
+                            server.Parameters[name] = value;
+                            OnClientParameterChanged(name, value);
+                        }
+                        break;
+                    case BackendCode.ErrorResponse:
+                        if (swallowing)
+                        {
+                            // The pooler's own SET failed (e.g. a bad startup parameter value): tell the client as
+                            // a notice rather than an error it would pair with its own request.
+                            Flush(original, ref runStart, buffer.Start, forward);
+                            if (forward)
+                            {
+                                _output.GetSpan(1)[0] = BackendCode.NoticeResponse;
+                                _output.Advance(1);
+                                Copy(frame.Slice(1), _output);
+                            }
+                            buffer = buffer.Slice(header.FrameLength);
+                            runStart = buffer.Start;
+                            continue;
+                        }
+                        if (IsFatal(frame, ref scratch))
+                            _fatalForwarded = true;
+                        break;
+                    case BackendCode.CopyInResponse:
+                        lock (_sync) _copyIn = true;
+                        break;
+                }
+
+                if (swallowing)
+                    SkipFrame(original, ref buffer, ref runStart, forward, header.FrameLength);
+                else
+                    buffer = buffer.Slice(header.FrameLength);
+            }
+        }
+        finally
+        {
+            Flush(original, ref runStart, buffer.Start, forward);
+        }
+    }
+
+    private void SkipFrame(in ReadOnlySequence<byte> original, ref ReadOnlySequence<byte> buffer, ref SequencePosition runStart, bool forward, int frameLength)
+    {
+        Flush(original, ref runStart, buffer.Start, forward);
+        buffer = buffer.Slice(frameLength);
+        runStart = buffer.Start;
+    }
+
+    /// <summary>Copies the pending run of frames [runStart, end) of <paramref name="original"/> to the client.</summary>
+    private void Flush(in ReadOnlySequence<byte> original, ref SequencePosition runStart, SequencePosition end, bool forward)
+    {
+        if (forward && !runStart.Equals(end))
+            Copy(original.Slice(runStart, end), _output);
+        runStart = end;
+    }
+
+    /// <summary>Settles one owed reply. Returns true when the server must go back to the pool now.</summary>
+    private bool OnReadyForQuery(ServerConnection server, byte status, bool swallowed, ref bool flushServer)
+    {
+        lock (_sync)
+        {
+            if (swallowed) _swallow--;
+            _pendingReplies--;
+            _transactionStatus = status;
+            if (_pendingReplies > 0 || _unsynced || _clientStreamRemaining > 0)
+                return false;
+            if (status == TransactionStatus.Idle)
+            {
+                _server = null;
+                return true;
+            }
+            if (_clientGone)
+            {
+                // Idle in a transaction with nobody to finish it: roll back, and release once the server
+                // confirms status 'I' with the ReadyForQuery that follows.
+                MessageWriter.WriteQuery(server.Output, "ROLLBACK");
+                _pendingReplies++;
+                _swallow++;
+                flushServer = true;
+            }
+            return false;
+        }
+    }
+
+    private static bool IsFatal(in ReadOnlySequence<byte> frame, ref byte[]? scratch) =>
+        MessageParser.ErrorResponse(FrameReader.Body(frame, ref scratch)).IsFatal;
+
+    private async Task FlushClientAsync()
+    {
+        if (Volatile.Read(ref _clientGone))
+            return;
+        try
+        {
+            await _output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // The client vanished; its own loop notices and cleans the server up.
+        }
+    }
+
+    private void ReleaseToPool(ServerConnection server)
+    {
+        if (!server.TryParkForCancel())
+            _pool!.Return(server);
+    }
+
+    /// <summary>The bound server failed: the pool replaces it; the client hears why and is disconnected, since
+    /// its transaction is gone.</summary>
+    private void OnServerLost(ServerConnection server)
+    {
+        bool clientGone;
+        lock (_sync)
+        {
+            if (_server == server)
+                _server = null;
+            _serverLost = true;
+            clientGone = _clientGone;
+        }
+        _pool!.Discard(server, DisconnectReason.ServerGone);
+        if (clientGone)
+            return;
+        try
+        {
+            if (!_fatalForwarded)
+                MessageWriter.WriteErrorResponse(_output, PgErrors.ServerConnectionLost());
+            _ = _output.FlushAsync();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+        _input.CancelPendingRead();
+    }
+}

@@ -1,0 +1,107 @@
+// One client connection: startup → auth → transaction loop → close. The pieces live in partial files by concern:
+// Login (startup, auth, welcome), Forwarding (client → server), ServerPump (server → client), Release (a client
+// that leaves while bound), Parameters (per-client session settings), Cancel.
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using Pipelines.Sockets.Unofficial;
+using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Servers;
+
+namespace Tuki.Pool.Pooler.Clients;
+
+public sealed partial class ClientSession
+{
+    private readonly SocketConnection _connection;
+    private readonly ClientContext _context;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+
+    // Identity, set at login.
+    private string _user = "";
+    private string _database = "";
+    private ServerPool? _pool;
+    private int _processId;
+
+    // Binding state: which server this client holds and what it still owes. Guarded by _sync; the client loop and
+    // the server pump are the two threads that meet here.
+    private readonly Lock _sync = new();
+    private ServerConnection? _server;
+    private int _pendingReplies;   // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back yet
+    private bool _unsynced;        // extended-protocol messages sent since the last Sync
+    private int _swallow;          // replies (up to their ReadyForQuery) to the pooler's own queries, to drop
+    private byte _transactionStatus = TransactionStatus.Idle;
+    private bool _copyIn;          // the server is in COPY FROM STDIN, waiting for client data
+    private bool _clientGone;
+    private bool _serverLost;
+    private Task _pump = Task.CompletedTask;
+
+    public ClientSession(SocketConnection connection, ClientContext context)
+    {
+        _connection = connection;
+        _context = context;
+        _input = connection.Input;
+        _output = connection.Output;
+    }
+
+    public string User => _user;
+    public string Database => _database;
+
+    public async Task RunAsync()
+    {
+        var admitted = _context.AdmitClient();
+        try
+        {
+            if (!await LoginAsync(admitted).ConfigureAwait(false))
+                return;
+            var exit = await ForwardClientAsync().ConfigureAwait(false);
+            await ReleaseOnExitAsync(exit).ConfigureAwait(false);
+        }
+        catch (PgErrorException ex)
+        {
+            await SendFatalAsync(ex.Error).ConfigureAwait(false);
+            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+        }
+        catch (ProtocolViolationException ex)
+        {
+            _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
+            await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
+            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+        {
+            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _context.Logger.LogError(ex, "Client session {Client} failed", _connection.Socket.RemoteEndPoint);
+            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_processId != 0)
+                _context.CancelKeys.Unregister(_processId);
+            _context.ReleaseClient();
+            _connection.Dispose();
+        }
+    }
+
+    /// <summary>Closes the client connection from outside (shutdown); the session cleans up its server.</summary>
+    public void Abort() => _connection.Dispose();
+
+    /// <summary>Sends a FATAL error and ends the session; used only while no server pump writes to the client.</summary>
+    private async Task SendFatalAsync(PgError error)
+    {
+        try
+        {
+            MessageWriter.WriteErrorResponse(_output, error);
+            await _output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // The client is already gone.
+        }
+    }
+
+    private enum ClientExit { Terminate, Gone, ServerLost }
+}

@@ -1,0 +1,68 @@
+// Rules that span several keys of a finished PoolerConfig (per-key types and ranges are checked where each key is
+// read). Each finding names the keys it depends on, so the loader can drop it when one of them already failed.
+namespace Tuki.Pool.Pooler.Configuration;
+
+internal static class ConfigValidator
+{
+    /// <summary>A cross-key error and the YAML paths it was computed from.</summary>
+    internal readonly record struct Finding(ConfigError Error, IReadOnlyList<string> Inputs);
+
+    public static IReadOnlyList<Finding> Validate(PoolerConfig config)
+    {
+        var findings = new List<Finding>();
+        CheckMinSize(config.Pool, "pool", inheritedFrom: null, findings);
+
+        if (config.Databases.Count == 0)
+            findings.Add(Found("databases", "at least one database is required"));
+        foreach (var (name, database) in config.Databases)
+        {
+            var path = ConfigPath.Join("databases", name);
+            if (NameProblem(name) is { } nameProblem)
+                findings.Add(Found("databases", $"database name \"{ConfigPath.Show(name)}\" {nameProblem}"));
+            else if (name == ConfigDefaults.AdminDatabaseName)
+                findings.Add(Found(path, $"the name {name} is reserved for the admin console (psql -d {name}); choose another name and set dbname: {name} if the server's database is called that"));
+            if (NameProblem(database.DbName) is { } dbNameProblem)
+                findings.Add(Found(path + ".dbname", dbNameProblem));
+
+            // A database that inherits both values was already checked as pool.*: say it once.
+            if (database.Pool.Size != config.Pool.Size || database.Pool.MinSize != config.Pool.MinSize)
+                CheckMinSize(database.Pool, path + ".pool", inheritedFrom: config.Pool, findings);
+        }
+
+        foreach (var (name, user) in config.Users)
+        {
+            var path = ConfigPath.Join("users", name);
+            string[] passwordInputs = [path + ".password", path + ".password_file"];
+            if (NameProblem(name) is { } nameProblem)
+                findings.Add(Found("users", $"user name \"{ConfigPath.Show(name)}\" {nameProblem}"));
+            if (user.Password is null && config.Auth.Type != AuthType.Trust)
+                findings.Add(new Finding(
+                    new ConfigError(path + ".password", $"required when auth.type is {EnumSpellings.NameOf(config.Auth.Type)}"),
+                    [.. passwordInputs, "auth.type"]));
+            else if (user.Password is { Length: 0 })
+                findings.Add(new Finding(new ConfigError(path + ".password", "must not be empty"), passwordInputs));
+        }
+        return findings;
+    }
+
+    /// <summary>Why a database or user name is unusable, or null. PostgreSQL strings are NUL-terminated on the
+    /// wire, so a NUL would cut the name short.</summary>
+    public static string? NameProblem(string name) =>
+        name.Length == 0 ? "must not be empty"
+        : name.Contains('\0') ? "must not contain a NUL character"
+        : null;
+
+    private static void CheckMinSize(PoolConfig pool, string path, PoolConfig? inheritedFrom, List<Finding> findings)
+    {
+        if (pool.MinSize <= pool.Size)
+            return;
+        var inherited = inheritedFrom is not null && pool.MinSize == inheritedFrom.MinSize ? " (inherited from pool.min_size)" : "";
+        var problem = $"expected 0-{pool.Size} (at most {path}.size), got {pool.MinSize}{inherited}";
+        string[] inputs = inheritedFrom is null
+            ? [path + ".size", path + ".min_size"]
+            : [path + ".size", path + ".min_size", "pool.size", "pool.min_size"];
+        findings.Add(new Finding(new ConfigError(path + ".min_size", problem), inputs));
+    }
+
+    private static Finding Found(string path, string problem) => new(new ConfigError(path, problem), [path]);
+}

@@ -1,0 +1,17 @@
+// How the enum values of the config records are spelled in pooler.yaml (the YAML spelling is the public contract).
+namespace Tuki.Pool.Pooler.Configuration;
+
+internal static class EnumSpellings
+{
+    public static readonly IReadOnlyList<(string Name, AuthType Value)> AuthTypes =
+        [("scram-sha-256", AuthType.ScramSha256), ("md5", AuthType.Md5), ("trust", AuthType.Trust)];
+
+    public static readonly IReadOnlyList<(string Name, PoolMode Value)> PoolModes =
+        [("transaction", PoolMode.Transaction), ("session", PoolMode.Session), ("statement", PoolMode.Statement)];
+
+    public static string NameOf(AuthType type) => AuthTypes.First(pair => pair.Value == type).Name;
+
+    /// <summary>"a, b or c", for error messages.</summary>
+    public static string Expected<T>(IReadOnlyList<(string Name, T Value)> choices) =>
+        string.Join(", ", choices.Take(choices.Count - 1).Select(pair => pair.Name)) + " or " + choices[^1].Name;
+}

@@ -1,0 +1,58 @@
+// The pools of one database share a lock and the database-wide cap (databases.X.max_connections).
+namespace Tuki.Pool.Pooler.Pooling;
+
+/// <summary>
+/// One lock for every pool of a database keeps the cap exact without lock ordering: a pool reserves a slot in its
+/// own size and in the database's cap in one step. Pools of different databases never contend.
+/// </summary>
+public sealed class DatabaseGroup(string database, int maxConnections)
+{
+    internal readonly Lock Sync = new();
+    private readonly List<ServerPool> _pools = [];
+    private int _count;
+
+    public string Database { get; } = database;
+
+    /// <summary>0 means no cap.</summary>
+    public int MaxConnections { get; internal set; } = maxConnections;
+
+    /// <summary>Server connections open or opening for this database, all users together.</summary>
+    public int Count { get { lock (Sync) return _count; } }
+
+    internal void Add(ServerPool pool) { lock (Sync) _pools.Add(pool); }
+
+    /// <summary>Caller holds <see cref="Sync"/>. Only with <paramref name="mayEvict"/> may it close another pool's
+    /// idle server (returned in <paramref name="evicted"/> for the caller to close outside the lock).</summary>
+    internal bool TryReserve(ServerPool requester, bool mayEvict, out IPooledConnection? evicted)
+    {
+        evicted = null;
+        if (MaxConnections == 0 || _count < MaxConnections)
+        {
+            _count++;
+            return true;
+        }
+        if (!mayEvict)
+            return false;
+        // At the cap: an idle server of another user's pool is worth less than a waiting client; close it.
+        foreach (var pool in _pools)
+        {
+            if (pool != requester && pool.TryEvictIdleLocked(out var victim))
+            {
+                evicted = victim; // its slot in _count passes to the requester unchanged
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Caller holds <see cref="Sync"/>.</summary>
+    internal void Release() => _count--;
+
+    /// <summary>Caller holds <see cref="Sync"/>. A slot was freed: let a pool with waiters open a server.</summary>
+    internal void OfferFreedSlotLocked(List<ServerPool> toOpen)
+    {
+        foreach (var pool in _pools)
+            if (pool.TryReserveForWaiterLocked())
+                toOpen.Add(pool);
+    }
+}

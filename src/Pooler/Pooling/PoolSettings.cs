@@ -1,0 +1,12 @@
+// Effective settings of one pool after defaults and per-database overrides; immutable, swapped whole on reload.
+namespace Tuki.Pool.Pooler.Pooling;
+
+public sealed record PoolSettings(
+    int Size,
+    int MinSize,
+    TimeSpan QueryWait,
+    TimeSpan ServerIdle,
+    TimeSpan ServerLifetime)
+{
+    public static readonly TimeSpan NoLimit = TimeSpan.Zero;
+}

@@ -1,0 +1,311 @@
+// One pool per (database, user): idle servers reused LIFO, waiting clients served FIFO, bounded by size and by
+// the database-wide cap. Pure logic: servers come from a connect delegate, so tests need no socket.
+namespace Tuki.Pool.Pooler.Pooling;
+
+public sealed class ServerPool
+{
+    private readonly DatabaseGroup _group;
+    private readonly Func<CancellationToken, Task<IPooledConnection>> _connect;
+    private readonly TimeProvider _time;
+    private readonly List<IPooledConnection> _idle = [];   // top of the stack = last element (LIFO)
+    private readonly Queue<Waiter> _waiters = new();        // FIFO; timed-out waiters are skipped lazily
+    private int _total;    // open + opening; bounded by Settings.Size
+    private int _active;   // rented out
+    private int _waiting;  // live waiters
+
+    public ServerPool(PoolKey key, PoolSettings settings, DatabaseGroup group,
+        Func<CancellationToken, Task<IPooledConnection>> connect, TimeProvider? time = null)
+    {
+        Key = key;
+        Settings = settings;
+        _group = group;
+        _connect = connect;
+        _time = time ?? TimeProvider.System;
+        group.Add(this);
+    }
+
+    public PoolKey Key { get; }
+
+    public PoolSettings Settings { get; private set; }
+
+    /// <summary>ParameterStatus values reported by this pool's servers at startup; sent to logging-in clients.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters { get; set; }
+
+    public PoolCounts Counts
+    {
+        get { lock (_group.Sync) return new PoolCounts(_active, _idle.Count, _total - _active - _idle.Count, _waiting); }
+    }
+
+    /// <summary>Rents a server: the most recently returned idle one, else a new one under the caps, else waits
+    /// in line until one is returned or <see cref="PoolSettings.QueryWait"/> passes.</summary>
+    public ValueTask<IPooledConnection> RentAsync(CancellationToken cancellationToken = default)
+    {
+        List<IPooledConnection>? unusable = null;
+        IPooledConnection? evicted = null;
+        IPooledConnection? idle = null;
+        bool open = false;
+        Waiter? waiter = null;
+        lock (_group.Sync)
+        {
+            while (_idle.Count > 0)
+            {
+                var candidate = _idle[^1];
+                _idle.RemoveAt(_idle.Count - 1);
+                if (IsReusable(candidate))
+                {
+                    idle = candidate;
+                    _active++;
+                    break;
+                }
+                ForgetLocked();
+                (unusable ??= []).Add(candidate);
+            }
+            if (idle is null)
+            {
+                if (TryReserveLocked(mayEvict: true, out evicted))
+                {
+                    open = true;
+                    _active++;
+                }
+                else
+                {
+                    waiter = new Waiter();
+                    _waiters.Enqueue(waiter);
+                    _waiting++;
+                }
+            }
+        }
+
+        if (unusable is not null)
+            CloseAll(unusable, DisconnectReason.Unusable);
+        evicted?.Close(DisconnectReason.Evicted);
+        if (idle is not null)
+            return ValueTask.FromResult(idle);
+        return open ? new ValueTask<IPooledConnection>(OpenForRenterAsync(cancellationToken)) : new ValueTask<IPooledConnection>(WaitAsync(waiter!, cancellationToken));
+    }
+
+    /// <summary>Gives back a clean server (transaction finished, nothing owed).</summary>
+    public void Return(IPooledConnection connection)
+    {
+        if (Expired(connection))
+        {
+            Discard(connection, DisconnectReason.Lifetime);
+            return;
+        }
+        lock (_group.Sync)
+        {
+            _active--;
+            HandOutLocked(connection);
+        }
+    }
+
+    /// <summary>Closes a rented server that cannot be reused, and lets a waiter open a replacement.</summary>
+    public void Discard(IPooledConnection connection, DisconnectReason reason)
+    {
+        connection.Close(reason);
+        var toOpen = new List<ServerPool>(0);
+        lock (_group.Sync)
+        {
+            _active--;
+            ForgetLocked();
+            _group.OfferFreedSlotLocked(toOpen);
+        }
+        foreach (var pool in toOpen)
+            _ = pool.OpenForWaiterAsync();
+    }
+
+    /// <summary>Closes idle servers past server_idle or server_lifetime and opens servers up to min_size.
+    /// Called by <see cref="PoolJanitor"/> about once a second.</summary>
+    public void Sweep()
+    {
+        var toClose = new List<IPooledConnection>(0);
+        var toOpen = 0;
+        lock (_group.Sync)
+        {
+            // Oldest idle first (bottom of the stack): those are the ones LIFO reuse leaves to expire.
+            for (var i = 0; i < _idle.Count;)
+            {
+                var c = _idle[i];
+                var idleTooLong = Settings.ServerIdle > TimeSpan.Zero && _time.GetElapsedTime(c.IdleSinceTimestamp) > Settings.ServerIdle;
+                if (idleTooLong || Expired(c) || !c.CheckUsable())
+                {
+                    _idle.RemoveAt(i);
+                    ForgetLocked();
+                    toClose.Add(c);
+                }
+                else i++;
+            }
+            while (_total < Settings.MinSize && TryReserveLocked(mayEvict: false, out _))
+                toOpen++;
+        }
+        CloseAll(toClose, DisconnectReason.IdleTimeout);
+        for (var i = 0; i < toOpen; i++)
+            _ = OpenForWaiterAsync();
+    }
+
+    /// <summary>Applies new settings (reload); a smaller size takes effect as servers come back.</summary>
+    public void UpdateSettings(PoolSettings settings)
+    {
+        lock (_group.Sync) Settings = settings;
+    }
+
+    /// <summary>Closes every idle server (shutdown, RECONNECT).</summary>
+    public void CloseIdle(DisconnectReason reason)
+    {
+        List<IPooledConnection> toClose;
+        lock (_group.Sync)
+        {
+            toClose = [.. _idle];
+            foreach (var _ in _idle) ForgetLocked();
+            _idle.Clear();
+        }
+        CloseAll(toClose, reason);
+    }
+
+    // ---- internals; *Locked methods run under _group.Sync ----
+
+    internal bool TryEvictIdleLocked(out IPooledConnection victim)
+    {
+        if (_idle.Count == 0)
+        {
+            victim = null!;
+            return false;
+        }
+        victim = _idle[0]; // the least recently used
+        _idle.RemoveAt(0);
+        _total--;          // the group's count moves to the requester
+        return true;
+    }
+
+    internal bool TryReserveForWaiterLocked()
+    {
+        return _waiting > 0 && TryReserveLocked(mayEvict: false, out _);
+    }
+
+    private bool TryReserveLocked(bool mayEvict, out IPooledConnection? evicted)
+    {
+        evicted = null;
+        if (_total >= Settings.Size)
+            return false;
+        if (!_group.TryReserve(this, mayEvict, out evicted))
+            return false;
+        _total++;
+        return true;
+    }
+
+    private void ForgetLocked()
+    {
+        _total--;
+        _group.Release();
+    }
+
+    /// <summary>A server is free: the first live waiter gets it, else it goes on top of the idle stack.</summary>
+    private void HandOutLocked(IPooledConnection connection)
+    {
+        while (_waiters.TryDequeue(out var waiter))
+        {
+            if (waiter.TrySetResult(connection))
+            {
+                _waiting--;
+                _active++;
+                return;
+            }
+        }
+        connection.IdleSinceTimestamp = _time.GetTimestamp();
+        _idle.Add(connection);
+    }
+
+    private bool IsReusable(IPooledConnection c) => !Expired(c) && c.CheckUsable();
+
+    private bool Expired(IPooledConnection c) =>
+        Settings.ServerLifetime > TimeSpan.Zero && _time.GetElapsedTime(c.CreatedTimestamp) > Settings.ServerLifetime;
+
+    private async Task<IPooledConnection> OpenForRenterAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _connect(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            var toOpen = new List<ServerPool>(0);
+            lock (_group.Sync)
+            {
+                _active--;
+                ForgetLocked();
+                _group.OfferFreedSlotLocked(toOpen);
+            }
+            foreach (var pool in toOpen)
+                _ = pool.OpenForWaiterAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a server for whoever waits (or for the idle stack, for min_size); a slot is already reserved.
+    /// If it fails, the first waiter gets the error rather than waiting out query_wait.</summary>
+    internal async Task OpenForWaiterAsync()
+    {
+        IPooledConnection connection;
+        try
+        {
+            connection = await _connect(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            lock (_group.Sync)
+            {
+                ForgetLocked();
+                while (_waiters.TryDequeue(out var waiter))
+                {
+                    if (waiter.TrySetException(ex))
+                    {
+                        _waiting--;
+                        break;
+                    }
+                }
+            }
+            return;
+        }
+        lock (_group.Sync)
+            HandOutLocked(connection);
+    }
+
+    private async Task<IPooledConnection> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
+        var wait = Settings.QueryWait;
+        using var timeout = wait > TimeSpan.Zero ? new CancellationTokenSource(wait, _time) : null;
+        using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        var token = linked?.Token ?? cancellationToken;
+        await using (token.Register(() => Abandon(waiter)).ConfigureAwait(false))
+        {
+            try
+            {
+                return await waiter.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout is not null && timeout.IsCancellationRequested)
+            {
+                throw new PoolWaitTimeoutException(Key, wait, Settings.Size);
+            }
+        }
+    }
+
+    private void Abandon(Waiter waiter)
+    {
+        lock (_group.Sync)
+        {
+            if (waiter.TrySetCanceled())
+                _waiting--;
+        }
+    }
+
+    private static void CloseAll(List<IPooledConnection> connections, DisconnectReason reason)
+    {
+        foreach (var c in connections)
+            c.Close(reason);
+    }
+
+    private sealed class Waiter() : TaskCompletionSource<IPooledConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>A consistent read of a pool's counters (for admin and metrics).</summary>
+public readonly record struct PoolCounts(int Active, int Idle, int Opening, int Waiting);

@@ -1,0 +1,54 @@
+// The one factory for every error the pooler raises: a real SQLSTATE and a message that says what to change.
+namespace Tuki.Pool.Pooler.Protocol;
+
+public static class PgErrors
+{
+    public static PgError ProtocolViolation(string detail) =>
+        new("FATAL", SqlState.ProtocolViolation, $"protocol violation: {detail}");
+
+    public static PgError PasswordFailed(string user) =>
+        new("FATAL", SqlState.InvalidPassword, $"password authentication failed for user \"{user}\"");
+
+    public static PgError UnknownDatabase(string database) =>
+        new("FATAL", SqlState.InvalidCatalogName, $"database \"{database}\" does not exist",
+            "The pooler only serves the databases listed under 'databases' in pooler.yaml.");
+
+    public static PgError MissingUser() =>
+        new("FATAL", SqlState.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet");
+
+    public static PgError ReplicationNotSupported() =>
+        new("FATAL", SqlState.FeatureNotSupported, "replication connections are not supported by the pooler",
+            "Connect replication clients to PostgreSQL directly.");
+
+    public static PgError TooManyClients(int max) =>
+        new("FATAL", SqlState.TooManyConnections, $"too many client connections: the pooler accepts at most {max}",
+            "Raise pool.max_client_connections in pooler.yaml, or close idle clients.");
+
+    public static PgError QueryWaitTimeout(string database, string user, TimeSpan wait, int size) =>
+        new("FATAL", SqlState.TooManyConnections,
+            $"no server connection for database \"{database}\" user \"{user}\" became free within {wait.TotalSeconds:0.###}s (pool size {size})",
+            "Transactions hold their server too long, or the pool is too small: raise pool.size or pool.timeouts.query_wait.");
+
+    public static PgError ServerUnavailable(string database, string detail) =>
+        new("FATAL", SqlState.ConnectionFailure,
+            $"the pooler could not connect to PostgreSQL for database \"{database}\": {detail}",
+            "Check that PostgreSQL is up and that databases.<name>.host/port in pooler.yaml are right.");
+
+    public static PgError ServerLoginFailed(string database, string detail) =>
+        new("FATAL", SqlState.SqlClientUnableToEstablishSqlConnection,
+            $"the pooler could not log in to PostgreSQL for database \"{database}\": {detail}",
+            "Check the user's password in pooler.yaml against PostgreSQL.");
+
+    public static PgError ServerConnectionLost() =>
+        new("FATAL", SqlState.ConnectionFailure, "server connection lost in the middle of a transaction; the transaction was aborted",
+            "Reconnect and retry the transaction.");
+
+    public static PgError LoginTimeout(TimeSpan timeout) =>
+        new("FATAL", SqlState.ProtocolViolation, $"client did not finish logging in within {timeout.TotalSeconds:0.###}s (pool.timeouts.client_login)");
+
+    public static PgError Shutdown() =>
+        new("FATAL", SqlState.AdminShutdown, "terminating connection because the pooler is shutting down");
+
+    public static PgError UnsupportedAuth(string method) =>
+        new("FATAL", SqlState.FeatureNotSupported, $"PostgreSQL asked for authentication method {method}, which the pooler does not support");
+}

@@ -1,0 +1,270 @@
+// One connection to PostgreSQL: connect with a timeout, authenticate, remember ParameterStatus and the real
+// BackendKeyData (for cancels), and report whether it is still usable while idle.
+using System.Buffers;
+using System.IO.Pipelines;
+using Pipelines.Sockets.Unofficial;
+using Tuki.Pool.Pooler.Auth;
+using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Transport;
+
+namespace Tuki.Pool.Pooler.Servers;
+
+public sealed class ServerConnection : IPooledConnection
+{
+    private readonly SocketConnection _transport;
+    private int _closed;
+
+    private ServerConnection(SocketConnection transport, ServerTarget target, long createdTimestamp)
+    {
+        _transport = transport;
+        Target = target;
+        CreatedTimestamp = createdTimestamp;
+    }
+
+    public ServerTarget Target { get; }
+    public PipeReader Input => _transport.Input;
+    public PipeWriter Output => _transport.Output;
+    public int ProcessId { get; private set; }
+    public int SecretKey { get; private set; }
+    public long CreatedTimestamp { get; }
+    public long IdleSinceTimestamp { get; set; }
+    public DisconnectReason? CloseReason { get; private set; }
+
+    /// <summary>Current values of the parameters the server reports (ParameterStatus), updated as they change.
+    /// Also records session settings the pooler applied for a client (see ClientSession's parameter sync).</summary>
+    public Dictionary<string, string> Parameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The parameters reported at startup, in the order received (what a new client is told).</summary>
+    public List<KeyValuePair<string, string>> StartupParameters { get; } = [];
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(target.ConnectTimeout);
+        SocketConnection transport;
+        try
+        {
+            transport = await Connection.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"connect to {target.Host}:{target.Port} timed out after {target.ConnectTimeout.TotalSeconds:0.###}s"));
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
+        {
+            throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"connect to {target.Host}:{target.Port} failed: {ex.Message}"), ex);
+        }
+
+        var server = new ServerConnection(transport, target, TimeProvider.System.GetTimestamp());
+        try
+        {
+            await server.LoginAsync(timeout.Token).ConfigureAwait(false);
+            return server;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            server.Close(DisconnectReason.Error);
+            throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"login did not finish within {target.ConnectTimeout.TotalSeconds:0.###}s (pool.timeouts.server_connect)"));
+        }
+        catch
+        {
+            server.Close(DisconnectReason.Error);
+            throw;
+        }
+    }
+
+    /// <summary>StartupMessage, then answer whatever authentication PostgreSQL asks for, then collect
+    /// ParameterStatus and BackendKeyData until ReadyForQuery.</summary>
+    private async Task LoginAsync(CancellationToken cancellationToken)
+    {
+        MessageWriter.WriteStartupMessage(Output, [new("user", Target.User), new("database", Target.Database)]);
+        await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        ScramClient? scram = null;
+        byte[]? scratch = null;
+        while (true)
+        {
+            var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var done = false;
+            try
+            {
+                while (!done && FrameReader.TryReadFrame(ref buffer, 1024 * 1024, out var header, out var frame))
+                {
+                    var body = FrameReader.Body(frame, ref scratch);
+                    switch (header.Code)
+                    {
+                        case BackendCode.Authentication:
+                            scram = AnswerAuthentication(body, scram);
+                            break;
+                        case BackendCode.ParameterStatus:
+                            var (name, value) = MessageParser.ParameterStatus(body);
+                            Parameters[name] = value;
+                            StartupParameters.Add(new(name, value));
+                            break;
+                        case BackendCode.BackendKeyData:
+                            (ProcessId, SecretKey) = MessageParser.BackendKeyData(body);
+                            break;
+                        case BackendCode.ErrorResponse:
+                            var error = MessageParser.ErrorResponse(body);
+                            throw new ServerLoginException(error.Code is SqlState.InvalidPassword or SqlState.InvalidAuthorizationSpecification
+                                ? PgErrors.ServerLoginFailed(Target.Database, error.Message)
+                                : error with { Severity = "FATAL" });
+                        case BackendCode.ReadyForQuery:
+                            done = true;
+                            break;
+                        // NoticeResponse and NegotiateProtocolVersion need no answer.
+                    }
+                }
+            }
+            finally
+            {
+                Input.AdvanceTo(buffer.Start, buffer.End);
+            }
+            if (done)
+                return;
+            await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCompleted)
+                throw new ServerLoginException(PgErrors.ServerUnavailable(Target.Database, "PostgreSQL closed the connection during login"));
+        }
+    }
+
+    private ScramClient? AnswerAuthentication(ReadOnlySpan<byte> body, ScramClient? scram)
+    {
+        var code = MessageParser.AuthenticationCode(body);
+        var data = body.Slice(4);
+        switch (code)
+        {
+            case AuthCode.Ok:
+                return scram;
+            case AuthCode.CleartextPassword:
+                MessageWriter.WritePasswordMessage(Output, RequirePassword());
+                return scram;
+            case AuthCode.Md5Password:
+                MessageWriter.WritePasswordMessage(Output, Md5Password.Response(RequirePassword(), Target.User, data.Slice(0, 4)));
+                return scram;
+            case AuthCode.Sasl:
+                if (!ContainsMechanism(data, ScramServer.Mechanism))
+                    throw new ServerLoginException(PgErrors.UnsupportedAuth("SASL without SCRAM-SHA-256"));
+                scram = new ScramClient(RequirePassword(), Target.SaltedPasswords);
+                MessageWriter.WriteSaslInitialResponse(Output, ScramServer.Mechanism, System.Text.Encoding.UTF8.GetBytes(scram.ClientFirst()));
+                return scram;
+            case AuthCode.SaslContinue when scram is not null:
+                MessageWriter.WriteSaslResponse(Output, System.Text.Encoding.UTF8.GetBytes(scram.ClientFinal(System.Text.Encoding.UTF8.GetString(data))));
+                return scram;
+            case AuthCode.SaslFinal when scram is not null:
+                try { scram.VerifyServerFinal(System.Text.Encoding.UTF8.GetString(data)); }
+                catch (ScramException ex) { throw new ServerLoginException(PgErrors.ServerLoginFailed(Target.Database, ex.Message)); }
+                return scram;
+            default:
+                throw new ServerLoginException(PgErrors.UnsupportedAuth($"code {code}"));
+        }
+    }
+
+    private string RequirePassword() =>
+        Target.Password ?? throw new ServerLoginException(PgErrors.ServerLoginFailed(Target.Database, $"PostgreSQL asks user \"{Target.User}\" for a password and pooler.yaml has none"));
+
+    private static bool ContainsMechanism(ReadOnlySpan<byte> list, string mechanism)
+    {
+        while (list.Length > 0 && list[0] != 0)
+        {
+            if (MessageParser.CString(ref list) == mechanism)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>An idle server must have sent nothing: bytes (a FATAL from pg_terminate_backend, a notice) or EOF
+    /// mean it cannot be handed to a client.</summary>
+    public bool CheckUsable()
+    {
+        if (IsClosed)
+            return false;
+        if (!Input.TryRead(out var result))
+            return true;
+        var clean = result.Buffer.IsEmpty && !result.IsCompleted && !result.IsCanceled;
+        Input.AdvanceTo(result.Buffer.Start);
+        return clean;
+    }
+
+    public void Close(DisconnectReason reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+            return;
+        CloseReason = reason;
+        try
+        {
+            // Terminate lets PostgreSQL end the backend cleanly instead of logging an unexpected EOF.
+            MessageWriter.WriteTerminate(Output);
+            _ = Output.FlushAsync();
+        }
+        catch
+        {
+            // The socket may already be gone; closing is all that matters.
+        }
+        _transport.Dispose();
+    }
+
+    // Cancels in flight hold the server back from the pool (see ClientSession.Cancel).
+    private readonly Lock _cancelSync = new();
+    private int _cancelsInFlight;
+    private bool _parkedForCancel;
+
+    public void BeginCancel()
+    {
+        lock (_cancelSync) _cancelsInFlight++;
+    }
+
+    /// <summary>True when the server was released while a cancel was in flight: the caller must return it to the pool.</summary>
+    public bool EndCancel()
+    {
+        lock (_cancelSync)
+        {
+            _cancelsInFlight--;
+            if (_cancelsInFlight > 0 || !_parkedForCancel)
+                return false;
+            _parkedForCancel = false;
+            return true;
+        }
+    }
+
+    /// <summary>Called on release: true when a cancel is in flight, in which case its sender returns the server.</summary>
+    public bool TryParkForCancel()
+    {
+        lock (_cancelSync)
+        {
+            if (_cancelsInFlight == 0)
+                return false;
+            _parkedForCancel = true;
+            return true;
+        }
+    }
+
+    /// <summary>Sends a CancelRequest for this server's backend on a new connection and waits until PostgreSQL has
+    /// taken it (it closes the connection once the backend is signalled). Failures are ignored: a cancel is advisory.</summary>
+    public async Task SendCancelAsync()
+    {
+        using var timeout = new CancellationTokenSource(Target.ConnectTimeout);
+        try
+        {
+            using var connection = await Connection.ConnectAsync(Target.Host, Target.Port, timeout.Token).ConfigureAwait(false);
+            MessageWriter.WriteCancelRequest(connection.Output, ProcessId, SecretKey);
+            await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false);
+            while (true)
+            {
+                var result = await connection.Input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                connection.Input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public override string ToString() => $"server {Target} pid={ProcessId}";
+}

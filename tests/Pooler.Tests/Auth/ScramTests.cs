@@ -1,0 +1,100 @@
+// SCRAM-SHA-256 against the RFC 7677 test vector, both sides, plus the failure paths.
+using Tuki.Pool.Pooler.Auth;
+
+namespace Tuki.Pool.Pooler.Tests.Auth;
+
+public sealed class ScramTests
+{
+    // RFC 7677, section 3.
+    private const string ClientNonce = "rOprNGfwEbeRWgbNEkqO";
+    private const string ServerNonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+    private const string Salt = "W22ZaJ0SNY7soEsUEjb6gQ==";
+    private const string ServerFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096";
+    private const string ClientFinal = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=";
+    private const string ServerFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=";
+
+    [Fact]
+    public void Client_Rfc7677Vector_ProducesExpectedProof()
+    {
+        var client = new ScramClient("pencil", clientNonce: ClientNonce, user: "user");
+        Assert.Equal("n,,n=user,r=" + ClientNonce, client.ClientFirst());
+        Assert.Equal(ClientFinal, client.ClientFinal(ServerFirst));
+        client.VerifyServerFinal(ServerFinal);
+    }
+
+    [Fact]
+    public void Client_WrongServerSignature_Throws()
+    {
+        var client = new ScramClient("pencil", clientNonce: ClientNonce, user: "user");
+        client.ClientFirst();
+        client.ClientFinal(ServerFirst);
+        Assert.Throws<ScramException>(() => client.VerifyServerFinal("v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+    }
+
+    [Fact]
+    public void Server_Rfc7677Vector_AcceptsProofAndSigns()
+    {
+        var secret = ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096);
+        var server = new ScramServer(secret, serverNonce: ServerNonce);
+        Assert.Equal(ServerFirst, server.HandleClientFirst("n,,n=user,r=" + ClientNonce));
+        Assert.Equal(ServerFinal, server.HandleClientFinal(ClientFinal));
+        Assert.NotNull(server.ClientKey);
+    }
+
+    [Fact]
+    public void Server_WrongPassword_ReturnsNull()
+    {
+        var secret = ScramSecret.FromPassword("not-pencil", Convert.FromBase64String(Salt), 4096);
+        var server = new ScramServer(secret, serverNonce: ServerNonce);
+        server.HandleClientFirst("n,,n=user,r=" + ClientNonce);
+        Assert.Null(server.HandleClientFinal(ClientFinal));
+    }
+
+    [Fact]
+    public void Server_VerifierString_ParsesLikePostgres()
+    {
+        var derived = ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096);
+        var text = $"SCRAM-SHA-256$4096:{Salt}${Convert.ToBase64String(derived.StoredKey)}:{Convert.ToBase64String(derived.ServerKey)}";
+        Assert.True(ScramSecret.TryParse(text, out var parsed));
+        Assert.Equal(derived.StoredKey, parsed!.StoredKey);
+        Assert.Equal(4096, parsed.Iterations);
+        Assert.False(ScramSecret.TryParse("SCRAM-SHA-256$x:y$z", out _));
+    }
+
+    [Fact]
+    public void Mock_SameUser_SameSalt_AlwaysFails()
+    {
+        var key = new byte[32];
+        var first = ScramServer.Mock("ghost", key).HandleClientFirst("n,,n=,r=abc");
+        var second = ScramServer.Mock("ghost", key).HandleClientFirst("n,,n=,r=abc");
+        Assert.Equal(first.Split(',')[1], second.Split(',')[1]); // same s= on every attempt
+
+        var mock = ScramServer.Mock("ghost", key);
+        var serverFirst = mock.HandleClientFirst("n,,n=,r=abc");
+        var client = new ScramClient("anything", clientNonce: "abc");
+        client.ClientFirst();
+        Assert.Null(mock.HandleClientFinal(client.ClientFinal(serverFirst)));
+    }
+
+    [Fact]
+    public void Server_ChannelBindingRequested_Refused()
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("x", new byte[16], 1));
+        Assert.Throws<ScramException>(() => server.HandleClientFirst("p=tls-server-end-point,,n=,r=abc"));
+    }
+
+    [Fact]
+    public void Md5_MatchesPostgresFormula()
+    {
+        // md5(md5("pw" + "u") + salt), computed independently.
+        var stored = Md5Password.StoredHash("pw", "u");
+        Assert.Equal("md5" + Hex("pwu"), stored);
+        var response = Md5Password.Response("pw", "u", [1, 2, 3, 4]);
+        var inner = Hex("pwu");
+        var bytes = System.Text.Encoding.ASCII.GetBytes(inner).Concat(new byte[] { 1, 2, 3, 4 }).ToArray();
+        Assert.Equal("md5" + Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)), response);
+        Assert.Equal(response, Md5Password.Response(stored, "u", [1, 2, 3, 4]));
+    }
+
+    private static string Hex(string text) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+}

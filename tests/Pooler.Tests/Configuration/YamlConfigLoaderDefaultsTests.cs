@@ -1,0 +1,109 @@
+// Defaults: what a key means when pooler.yaml leaves it out (values from DESIGN.md, not from ConfigDefaults).
+using Tuki.Pool.Pooler.Configuration;
+
+namespace Tuki.Pool.Pooler.Tests.Configuration;
+
+public class YamlConfigLoaderDefaultsTests
+{
+    [Fact]
+    public void Parse_OnlyOneDatabase_AppliesDocumentedDefaults()
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml);
+
+        Assert.Equal(new ListenConfig("0.0.0.0", 6432), config.Listen);
+        Assert.Equal(new MetricsConfig("0.0.0.0", 9127), config.Metrics);
+        Assert.Empty(config.Admin.Users);
+        Assert.Equal(AuthType.ScramSha256, config.Auth.Type);
+        Assert.Empty(config.Users);
+
+        var pool = config.Pool;
+        Assert.Equal(PoolMode.Transaction, pool.Mode);
+        Assert.Equal(20, pool.Size);
+        Assert.Equal(0, pool.MinSize);
+        Assert.Equal(0, pool.ReserveSize);
+        Assert.Equal(10000, pool.MaxClientConnections);
+        Assert.Equal(TimeSpan.FromSeconds(120), pool.Timeouts.QueryWait);
+        Assert.Equal(TimeSpan.FromSeconds(5), pool.Timeouts.ServerConnect);
+        Assert.Equal(TimeSpan.FromSeconds(600), pool.Timeouts.ServerIdle);
+        Assert.Equal(TimeSpan.FromSeconds(3600), pool.Timeouts.ServerLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(15), pool.Timeouts.ClientLogin);
+        Assert.Equal(TimeSpan.Zero, pool.Timeouts.IdleTransaction);
+    }
+
+    [Fact]
+    public void Parse_DatabaseWithOnlyHost_DefaultsPortDbNameCapAndPool()
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml);
+
+        var database = Assert.Single(config.Databases).Value;
+        Assert.Equal("app", database.Name);
+        Assert.Equal("db.internal", database.Host);
+        Assert.Equal(5432, database.Port);
+        Assert.Equal("app", database.DbName);
+        Assert.Equal(0, database.MaxConnections);
+        Assert.Equal(config.Pool, database.Pool);
+    }
+
+    [Fact]
+    public void Parse_NullOrEmptySections_MeanDefaults()
+    {
+        var config = ConfigTestData.ParseValid("""
+            listen:
+            pool: ~
+            admin: { users: null }
+            databases:
+              app: { host: h }
+            """);
+
+        Assert.Equal(6432, config.Listen.Port);
+        Assert.Equal(20, config.Pool.Size);
+        Assert.Empty(config.Admin.Users);
+    }
+
+    [Fact]
+    public void Parse_MetricsPortZero_IsAcceptedToDisableEndpoint()
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nmetrics: { port: 0 }");
+
+        Assert.Equal(0, config.Metrics.Port);
+    }
+
+    [Fact]
+    public void Parse_TrustAuth_UserWithoutPasswordIsAccepted()
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + """
+
+            auth: { type: trust }
+            users:
+              dev:
+            """);
+
+        Assert.Equal(AuthType.Trust, config.Auth.Type);
+        Assert.Null(config.Users["dev"].Password);
+    }
+
+    [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("15s", 15_000)]
+    [InlineData("5m", 300_000)]
+    [InlineData("1h", 3_600_000)]
+    [InlineData("0", 0)]
+    [InlineData("0s", 0)]
+    public void Parse_DurationWithUnit_ReadsMilliseconds(string written, int milliseconds)
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + $"\npool: {{ timeouts: {{ query_wait: {written} }} }}");
+
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), config.Pool.Timeouts.QueryWait);
+    }
+
+    [Fact]
+    public void Parse_AllEnumSpellings_MapToRecords()
+    {
+        var md5Session = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nauth: { type: md5 }\npool: { mode: session }");
+        var statement = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\npool: { mode: statement }");
+
+        Assert.Equal(AuthType.Md5, md5Session.Auth.Type);
+        Assert.Equal(PoolMode.Session, md5Session.Pool.Mode);
+        Assert.Equal(PoolMode.Statement, statement.Pool.Mode);
+    }
+}
