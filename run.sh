@@ -106,8 +106,8 @@ command -v dotnet >/dev/null || die "the .NET 10 SDK is required (https://dot.ne
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 say "building (Release)"
 # --disable-build-servers: no MSBuild/compiler server outlives the script (or holds its stdout open).
-dotnet build src/Pooler/Pooler.csproj -c Release --nologo -v quiet --disable-build-servers
-dotnet build src/Backend/Backend.csproj -c Release --nologo -v quiet --disable-build-servers
+dotnet build src/Pooler/Pooler.csproj -c Release --nologo -v quiet -clp:NoSummary --disable-build-servers
+dotnet build src/Backend/Backend.csproj -c Release --nologo -v quiet -clp:NoSummary --disable-build-servers
 
 # ---- PostgreSQL -------------------------------------------------------------------------------
 find_pg_bin() {
@@ -231,8 +231,13 @@ fi
 
 # ---- pooler and backend -----------------------------------------------------------------------
 # Each child's output is prefixed with its name; $! is the dotnet process itself (the prefixer
-# runs in a process substitution), so the cleanup signals the right pid.
-prefix() { awk -v tag="$1" '{ print tag " " $0; fflush() }'; }
+# runs in a process substitution), so the cleanup signals the right pid. The prefixer ignores
+# Ctrl-C, so it lives until its child closes the pipe and shutdown messages are not lost.
+prefix() {
+  trap '' INT
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do printf '%s %s\n' "$1" "$line"; done
+}
 
 say "starting the pooler on port $POOLER_PORT"
 dotnet "$POOLER_DLL" --config "$CONFIG" > >(prefix '[pooler] ') 2>&1 &

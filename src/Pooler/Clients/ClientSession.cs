@@ -82,8 +82,34 @@ public sealed partial class ClientSession
             if (_processId != 0)
                 _context.CancelKeys.Unregister(_processId);
             _context.ReleaseClient();
-            _connection.Dispose();
+            await CloseAsync().ConfigureAwait(false);
         }
+    }
+
+    // Bounded wait for the client to hang up after our last message, so that message is not cut off by a reset.
+    private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(1);
+
+    /// <summary>Completes our side so the last bytes (often a FATAL error) are sent, waits briefly for the client to
+    /// close its side, then releases the socket.</summary>
+    private async Task CloseAsync()
+    {
+        try
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+            using var linger = new CancellationTokenSource(CloseLinger);
+            while (true)
+            {
+                var result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // Closing anyway.
+        }
+        _connection.Dispose();
     }
 
     /// <summary>Closes the client connection from outside (shutdown); the session cleans up its server.</summary>

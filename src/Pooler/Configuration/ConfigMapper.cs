@@ -12,12 +12,13 @@ internal static class ConfigMapper
     {
         var document = YamlSection.Root(context, root);
 
+        // listen.port 0 asks the OS for a free port: tests start a pooler per test that way (PoolerHarness).
         var listenSection = document.Section("listen");
         var listen = new ListenConfig(
             listenSection.IpAddress("address") ?? ConfigDefaults.Listen.Address,
-            listenSection.Int("port", 1, 65535) ?? ConfigDefaults.Listen.Port);
+            listenSection.Int("port", 0, 65535) ?? ConfigDefaults.Listen.Port);
 
-        // Port 0 turns the metrics endpoint off, so 0 is in range here and not for listen.
+        // metrics.port 0 turns the endpoint off.
         var metricsSection = document.Section("metrics");
         var metrics = new MetricsConfig(
             metricsSection.IpAddress("address") ?? ConfigDefaults.Metrics.Address,

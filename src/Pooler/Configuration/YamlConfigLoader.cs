@@ -65,15 +65,21 @@ public static partial class YamlConfigLoader
     private static ConfigLoadResult ParseText(string text, string hash, Func<string, string?> getEnv, string baseDirectory)
     {
         var stream = new YamlStream();
+        // Our own scanner, so its position is known even when YamlDotNet fails without a YamlException.
+        var scanner = new Scanner(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
             // Malformed YAML: nothing below is trustworthy, so this is the only error.
-            var problem = $"invalid YAML at line {e.Start.Line}, column {e.Start.Column}: {Reason(e)}";
-            return new ConfigLoadResult(null, [new ConfigError(ConfigError.DocumentPath, problem)], hash);
+            return Malformed(e.Start, Reason(e), hash);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16.3 throws this from its scanner at the end of an unclosed { or [ (not a YamlException).
+            return Malformed(scanner.CurrentPosition, "unexpected end of a { } or [ ] block; check brackets and quotes", hash);
         }
         if (stream.Documents.Count > 1)
         {
@@ -93,6 +99,9 @@ public static partial class YamlConfigLoader
         }
         return new ConfigLoadResult(errors.Count == 0 ? config : null, errors, hash);
     }
+
+    private static ConfigLoadResult Malformed(Mark at, string reason, string hash) => new(
+        null, [new ConfigError(ConfigError.DocumentPath, $"invalid YAML at line {at.Line}, column {at.Column}: {reason}")], hash);
 
     // YamlDotNet may prefix its message with "(Line: 1, Col: 2, Idx: 3) - (Line: ...): "; we give line and column ourselves.
     private static string Reason(YamlException e) => MarkPrefix().Replace(e.Message, "");

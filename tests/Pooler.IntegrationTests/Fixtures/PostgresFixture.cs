@@ -266,11 +266,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     async Task StartContainerAsync()
     {
         var command = ServerSettings.SelectMany(setting => new[] { "-c", setting }).ToArray();
-#pragma warning disable CS0618 // Testcontainers 4.7 has only the parameterless constructor; later 4.x mark it obsolete in favour of PostgreSqlBuilder(image).
-        var builder = new PostgreSqlBuilder();
-#pragma warning restore CS0618
-        _container = builder
-            .WithImage(DockerImage)
+        _container = new PostgreSqlBuilder(DockerImage)
             .WithUsername("postgres")
             .WithPassword(RandomPassword())
             .WithDatabase("postgres")

@@ -61,11 +61,13 @@ public class YamlConfigLoaderDefaultsTests
     }
 
     [Fact]
-    public void Parse_MetricsPortZero_IsAcceptedToDisableEndpoint()
+    public void Parse_PortsZero_AreAccepted()
     {
-        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nmetrics: { port: 0 }");
+        // metrics: 0 disables the endpoint; listen: 0 asks the OS for a free port (per-test poolers).
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nmetrics: { port: 0 }\nlisten: { port: 0 }");
 
         Assert.Equal(0, config.Metrics.Port);
+        Assert.Equal(0, config.Listen.Port);
     }
 
     [Fact]

@@ -53,6 +53,24 @@ public class YamlConfigLoaderSyntaxTests
         Assert.Null(result.Config);
     }
 
+    [Theory]
+    [InlineData("pool: [")]
+    [InlineData("pool: {")]
+    [InlineData("pool: { size: 1")]
+    [InlineData("a: \"unclosed")]
+    [InlineData("a: b: c")]
+    [InlineData("- a\nb: c")]
+    [InlineData("a: *missing_anchor")]
+    [InlineData("a:\n\tb: c")]
+    [InlineData("%YAML 9.9\n---\na: b")]
+    public void Parse_MalformedYaml_NeverThrows(string yaml)
+    {
+        var result = ConfigTestData.Parse(yaml);
+
+        var error = Assert.Single(result.Errors);
+        Assert.StartsWith("invalid YAML at line ", error.Problem);
+    }
+
     [Fact]
     public void Parse_BadIndentation_PointsAtTheOffendingLine()
     {

@@ -23,8 +23,8 @@ public class YamlConfigLoaderValidationTests
     }
 
     [Theory]
-    [InlineData("listen: { port: 0 }", "listen.port: expected 1-65535, got 0")]
-    [InlineData("listen: { port: http }", "listen.port: expected an integer 1-65535, got http")]
+    [InlineData("listen: { port: 65536 }", "listen.port: expected 0-65535, got 65536")]
+    [InlineData("listen: { port: http }", "listen.port: expected an integer 0-65535, got http")]
     [InlineData("listen: { address: localhost }", "listen.address: expected an IP address such as 0.0.0.0, 127.0.0.1 or ::, got localhost")]
     [InlineData("metrics: { port: -1 }", "metrics.port: expected 0-65535, got -1")]
     [InlineData("auth: { type: password }", "auth.type: expected scram-sha-256, md5 or trust, got password")]
@@ -215,7 +215,7 @@ public class YamlConfigLoaderValidationTests
     public void Parse_SeveralProblems_ReportsAllOfThemAtOnce()
     {
         var result = ConfigTestData.Parse("""
-            listen: { port: 0 }
+            listen: { port: -1 }
             pool:
               mode: batch
               timeouts: { query_wait: 30 }
@@ -228,7 +228,7 @@ public class YamlConfigLoaderValidationTests
         Assert.Null(result.Config);
         string[] expected =
         [
-            "listen.port: expected 1-65535, got 0",
+            "listen.port: expected 0-65535, got -1",
             "pool.mode: expected transaction, session or statement, got batch",
             "pool.timeouts.query_wait: expected a duration such as 500ms, 15s, 5m or 1h (or 0), got 30",
             "databases.app.host: required",
