@@ -44,30 +44,31 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context) :
             {
                 return;
             }
+            catch (SocketException) when (stoppingToken.IsCancellationRequested)
+            {
+                return; // the listening socket was closed to stop accepting
+            }
             catch (SocketException ex)
             {
                 // EMFILE and friends: log, breathe, keep serving the clients we have.
                 context.Logger.LogWarning("Accept failed: {Error}", ex.SocketErrorCode);
-                await Task.Delay(50, stoppingToken).ConfigureAwait(false);
+                try { await Task.Delay(50, stoppingToken).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
                 continue;
             }
 
             var session = new ClientSession(Connection.FromAccepted(accepted), context);
-            _sessions[session] = RunSessionAsync(session);
+            // On the thread pool, never inline on the accept loop nor on whatever context started the listener.
+            var run = Task.Run(session.RunAsync, CancellationToken.None);
+            _sessions[session] = run;
+            _ = ForgetWhenDoneAsync(session, run);
         }
     }
 
-    private async Task RunSessionAsync(ClientSession session)
+    private async Task ForgetWhenDoneAsync(ClientSession session, Task run)
     {
-        await Task.Yield(); // never run a session's login on the accept loop
-        try
-        {
-            await session.RunAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            _sessions.TryRemove(session, out _);
-        }
+        await run.ConfigureAwait(false); // RunAsync handles its own errors
+        _sessions.TryRemove(session, out _);
     }
 
     /// <summary>Stops accepting; open sessions are left to the caller (<see cref="CloseSessionsAsync"/>).</summary>

@@ -169,6 +169,8 @@ public sealed partial class ClientSession
     {
         lock (_sync)
         {
+            if (_context.Logger.IsEnabled(LogLevel.Trace))
+                _context.Logger.LogTrace("RFQ {Status} from {Server} for client {Pid}: pending {Pending} unsynced {Unsynced} swallowed {Swallowed}", (char)status, server, _processId, _pendingReplies, _unsynced, swallowed);
             if (swallowed) _swallow--;
             _pendingReplies--;
             _transactionStatus = status;

@@ -41,8 +41,9 @@ public sealed class PoolerRuntime : IAsyncDisposable
     public void Start()
     {
         _listener.Start();
-        _accepting = _listener.AcceptLoopAsync(_stopping.Token);
-        _sweeping = _janitor.RunAsync(_stopping.Token);
+        // Both loops run on the thread pool, detached from the caller's synchronization context (a test runner's).
+        _accepting = Task.Run(() => _listener.AcceptLoopAsync(_stopping.Token));
+        _sweeping = Task.Run(() => _janitor.RunAsync(_stopping.Token));
         _logger.LogInformation("Tuki.Pool listening on {Endpoint} for {Databases} database(s)", LocalEndPoint, Config.Databases.Count);
     }
 
@@ -50,8 +51,8 @@ public sealed class PoolerRuntime : IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested)
             return;
-        _listener.StopAccepting();
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.StopAccepting();
         await _accepting.ConfigureAwait(false);
         await _listener.CloseSessionsAsync().ConfigureAwait(false);
         await _sweeping.ConfigureAwait(false);

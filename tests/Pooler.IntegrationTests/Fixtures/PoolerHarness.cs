@@ -21,7 +21,9 @@ public sealed class PoolerHarness : IAsyncDisposable
         var loaded = YamlConfigLoader.Parse(yaml);
         if (!loaded.Success)
             throw new InvalidOperationException("test config invalid: " + string.Join("; ", loaded.Errors));
-        var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning));
+        // TUKI_TEST_LOG=Debug shows the pooler's own log lines while debugging a test.
+        var level = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("TUKI_TEST_LOG"), out var l) ? l : LogLevel.Warning;
+        var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(level).AddSimpleConsole(o => o.SingleLine = true));
         var runtime = new PoolerRuntime(loaded.Config!, loggerFactory);
         runtime.Start();
         return new PoolerHarness(runtime);
