@@ -86,9 +86,10 @@ total=0 passed=0 failed=0 skipped=0
 echo
 shopt -s nullglob
 for trx in "$results"/*.trx; do
-  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  # grep -m1 rather than | head: with pipefail, head closing the pipe early would fail the script (SIGPIPE).
+  counters=$(grep -m1 -o '<Counters [^>]*>' "$trx" || true)
   get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
-  assembly=$(grep -o 'codeBase="[^"]*"' "$trx" | head -n 1 | sed 's/codeBase="//; s/"$//; s#.*/##')
+  assembly=$(grep -m1 -o 'codeBase="[^"]*"' "$trx" | sed -n '1{s/codeBase="//; s/"$//; s#.*/##; p}' || true)
   t=$(get total); p=$(get passed); f=$(get failed); x=$(get notExecuted)
   t=${t:-0}; p=${p:-0}; f=${f:-0}; x=${x:-0}
   say "$(printf '%-45s total %4d  passed %4d  failed %4d  skipped %4d' "${assembly:-$(basename "$trx")}" "$t" "$p" "$f" "$x")"
@@ -100,4 +101,6 @@ if [[ $status -eq 0 ]]; then
 else
   say "RESULT: FAILED (dotnet test exit $status; $counts; build errors or crashed test hosts show above)"
 fi
+# The plain closing line CI reads.
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"

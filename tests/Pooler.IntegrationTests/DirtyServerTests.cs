@@ -91,4 +91,59 @@ public sealed class DirtyServerTests(PostgresFixture pg)
         // Same client, next transaction: the dead idle server is replaced transparently.
         Assert.Equal(1, await Scalar(client, "SELECT 1"));
     }
+
+    [Fact]
+    public async Task EveryServerTerminatedUnderLoad_OnlyInFlightTransactionsFail_ThenTrafficRecovers()
+    {
+        var db = await pg.CreateDatabaseAsync("dirty_storm");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 5");
+        await using (var setup = await pooler.OpenAsync(db))
+            await Execute(setup, "CREATE TABLE hits (n bigint)");
+
+        long committed = 0, failed = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(6));
+        var workers = Enumerable.Range(0, 20).Select(async _ =>
+        {
+            NpgsqlConnection? connection = null;
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    connection ??= await pooler.OpenAsync(db);
+                    await using var tx = await connection.BeginTransactionAsync();
+                    await Execute(connection, "INSERT INTO hits VALUES (1)", tx);
+                    await tx.CommitAsync();
+                    Interlocked.Increment(ref committed);
+                }
+                catch (NpgsqlException)
+                {
+                    // The transaction that was on a killed server: a real client reconnects and retries.
+                    Interlocked.Increment(ref failed);
+                    if (connection is not null) await connection.DisposeAsync();
+                    connection = null;
+                }
+            }
+            if (connection is not null) await connection.DisposeAsync();
+        }).ToList();
+
+        await Task.Delay(2000);
+        int killed;
+        await using (var admin = new NpgsqlConnection(pg.SuperuserConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE datname = $1 AND usename = $2", admin);
+            kill.Parameters.Add(new NpgsqlParameter { Value = db.Database });
+            kill.Parameters.Add(new NpgsqlParameter { Value = db.User });
+            killed = (int)(await kill.ExecuteScalarAsync())!;
+        }
+        var committedAtKill = Interlocked.Read(ref committed);
+        await Task.WhenAll(workers);
+
+        Assert.InRange(killed, 1, 5);
+        Assert.InRange(failed, 0, killed);                       // at most one failed transaction per killed server
+        Assert.True(committed > committedAtKill + 20, $"traffic did not recover: {committedAtKill} before, {committed} after");
+        await using var check = await pooler.OpenAsync(db);
+        // Every acknowledged commit is there; a commit whose reply died with its server may be there too.
+        Assert.InRange((long)(await Scalar(check, "SELECT count(*) FROM hits"))!, committed, committed + failed);
+    }
 }

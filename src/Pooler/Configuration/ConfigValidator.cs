@@ -11,6 +11,7 @@ internal static class ConfigValidator
     {
         var findings = new List<Finding>();
         CheckMinSize(config.Pool, "pool", inheritedFrom: null, findings);
+        CheckImplemented(config.Pool, "pool", findings);
 
         if (config.Databases.Count == 0)
             findings.Add(Found("databases", "at least one database is required"));
@@ -27,6 +28,10 @@ internal static class ConfigValidator
             // A database that inherits both values was already checked as pool.*: say it once.
             if (database.Pool.Size != config.Pool.Size || database.Pool.MinSize != config.Pool.MinSize)
                 CheckMinSize(database.Pool, path + ".pool", inheritedFrom: config.Pool, findings);
+            if (database.Pool != config.Pool)
+                CheckImplemented(database.Pool, path + ".pool", findings);
+            if (database.Pool.MaxClientConnections != config.Pool.MaxClientConnections)
+                findings.Add(Found(path + ".pool.max_client_connections", "is a limit of the whole pooler: set it under pool, not per database"));
         }
 
         foreach (var (name, user) in config.Users)
@@ -43,6 +48,18 @@ internal static class ConfigValidator
                 findings.Add(new Finding(new ConfigError(path + ".password", "must not be empty"), passwordInputs));
         }
         return findings;
+    }
+
+    /// <summary>Keys whose feature is not built yet are refused with a non-default value instead of being ignored,
+    /// so a config never promises behaviour the pooler does not have. Each message says what works today.</summary>
+    private static void CheckImplemented(PoolConfig pool, string path, List<Finding> findings)
+    {
+        if (pool.Mode != PoolMode.Transaction)
+            findings.Add(Found(path + ".mode", $"{EnumSpellings.NameOf(pool.Mode)} pooling is not available yet; only transaction is supported in this version"));
+        if (pool.ReserveSize != 0)
+            findings.Add(Found(path + ".reserve_size", "reserve pools are not available yet; only 0 is supported in this version"));
+        if (pool.Timeouts.IdleTransaction != TimeSpan.Zero)
+            findings.Add(Found(path + ".timeouts.idle_transaction", "the idle-in-transaction timeout is not available yet; only 0s is supported in this version"));
     }
 
     /// <summary>Why a database or user name is unusable, or null. PostgreSQL strings are NUL-terminated on the

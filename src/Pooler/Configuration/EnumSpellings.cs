@@ -11,6 +11,8 @@ internal static class EnumSpellings
 
     public static string NameOf(AuthType type) => AuthTypes.First(pair => pair.Value == type).Name;
 
+    public static string NameOf(PoolMode mode) => PoolModes.First(pair => pair.Value == mode).Name;
+
     /// <summary>"a, b or c", for error messages.</summary>
     public static string Expected<T>(IReadOnlyList<(string Name, T Value)> choices) =>
         string.Join(", ", choices.Take(choices.Count - 1).Select(pair => pair.Name)) + " or " + choices[^1].Name;

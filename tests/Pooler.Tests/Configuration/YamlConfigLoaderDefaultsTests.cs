@@ -101,11 +101,21 @@ public class YamlConfigLoaderDefaultsTests
     [Fact]
     public void Parse_AllEnumSpellings_MapToRecords()
     {
-        var md5Session = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nauth: { type: md5 }\npool: { mode: session }");
-        var statement = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\npool: { mode: statement }");
+        var md5 = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\nauth: { type: md5 }\npool: { mode: transaction }");
 
-        Assert.Equal(AuthType.Md5, md5Session.Auth.Type);
-        Assert.Equal(PoolMode.Session, md5Session.Pool.Mode);
-        Assert.Equal(PoolMode.Statement, statement.Pool.Mode);
+        Assert.Equal(AuthType.Md5, md5.Auth.Type);
+        Assert.Equal(PoolMode.Transaction, md5.Pool.Mode);
+    }
+
+    [Theory]
+    [InlineData("pool: { mode: session }", "pool.mode: session pooling is not available yet; only transaction is supported in this version")]
+    [InlineData("pool: { mode: statement }", "pool.mode: statement pooling is not available yet; only transaction is supported in this version")]
+    [InlineData("pool: { reserve_size: 2 }", "pool.reserve_size: reserve pools are not available yet; only 0 is supported in this version")]
+    [InlineData("pool: { timeouts: { idle_transaction: 5s } }", "pool.timeouts.idle_transaction: the idle-in-transaction timeout is not available yet; only 0s is supported in this version")]
+    public void Parse_FeatureNotBuiltYet_RefusedNotIgnored(string yaml, string expected)
+    {
+        var result = YamlConfigLoader.Parse(ConfigTestData.MinimalYaml + "\n" + yaml, _ => "x");
+        Assert.False(result.Success);
+        Assert.Contains(expected, result.Errors.Select(e => e.ToString()));
     }
 }

@@ -7,7 +7,7 @@ public class YamlConfigLoaderOverrideTests
 {
     private const string Yaml = """
         pool:
-          mode: session
+          mode: transaction
           size: 30
           min_size: 2
           timeouts:
@@ -33,7 +33,7 @@ public class YamlConfigLoaderOverrideTests
         Assert.Equal(5, pool.Size);
         Assert.Equal(TimeSpan.FromSeconds(10), pool.Timeouts.QueryWait);
         // Inherited from the top-level pool, including a sibling timeout of the one overridden.
-        Assert.Equal(PoolMode.Session, pool.Mode);
+        Assert.Equal(PoolMode.Transaction, pool.Mode);
         Assert.Equal(2, pool.MinSize);
         Assert.Equal(TimeSpan.FromSeconds(300), pool.Timeouts.ServerIdle);
         // Not set anywhere: the built-in default travels through the top-level pool.
