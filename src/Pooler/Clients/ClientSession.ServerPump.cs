@@ -53,9 +53,15 @@ public sealed partial class ClientSession
                     break;
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException or ProtocolViolationException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             _context.Logger.LogDebug(ex, "Server connection {Server} failed", server);
+        }
+        catch (Exception ex)
+        {
+            // A bug or a server speaking nonsense: never leave the server half-used, never lose its pool slot.
+            _context.Logger.LogError(ex, "Forwarding from {Server} failed", server);
+            server.Close(DisconnectReason.Error);
         }
         OnServerLost(server);
     }

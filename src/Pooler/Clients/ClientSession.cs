@@ -59,14 +59,15 @@ public sealed partial class ClientSession
         }
         catch (PgErrorException ex)
         {
-            await SendFatalAsync(ex.Error).ConfigureAwait(false);
+            // Finish with the server first: after that nothing else writes to the client.
             await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await SendFatalAsync(ex.Error).ConfigureAwait(false);
         }
         catch (ProtocolViolationException ex)
         {
             _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
-            await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
             await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
         {
