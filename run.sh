@@ -262,7 +262,7 @@ cat >&2 <<EOF
 
   Tuki.Pool is running. Connect through the pooler:
     psql "postgres://$APP_USER:$(urlencode "$APP_DB_PASSWORD")@127.0.0.1:$POOLER_PORT/$APP_DB"
-  Backend: $BACKEND_URL/healthz     Metrics: http://127.0.0.1:9127/metrics
+  Backend: $BACKEND_URL/healthz
   Ctrl-C stops everything.
 
 EOF
