@@ -133,6 +133,24 @@ public sealed class TransactionPoolingTests(PostgresFixture pg)
     }
 
     [Fact]
+    public async Task StartupOptions_AppliedToTheirClientOnly_OnAnySharedServer()
+    {
+        var db = await pg.CreateDatabaseAsync("tp_options");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1");
+        // JDBC and psycopg pass settings as options=-c ...; Npgsql's Options keyword sends the same.
+        await using var tuned = await pooler.OpenAsync(db, b => b.Options = "-c statement_timeout=1234 -c search_path=tuned_schema");
+        await using var plain = await pooler.OpenAsync(db);
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal("1234ms", await Scalar(tuned, "SHOW statement_timeout"));
+            Assert.Equal("tuned_schema", await Scalar(tuned, "SHOW search_path"));
+            Assert.Equal("0", await Scalar(plain, "SHOW statement_timeout"));
+            Assert.Equal("\"$user\", public", await Scalar(plain, "SHOW search_path"));
+        }
+    }
+
+    [Fact]
     public async Task ServerParameters_ComeFromRealServer()
     {
         var db = await pg.CreateDatabaseAsync("tp_params");
