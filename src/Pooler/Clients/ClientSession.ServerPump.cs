@@ -26,7 +26,7 @@ public sealed partial class ClientSession
             {
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                PumpStep step;
+                var step = PumpStep.NeedMoreData;
                 var flushServer = false;
                 try
                 {
@@ -35,8 +35,8 @@ public sealed partial class ClientSession
                 finally
                 {
                     // On release, anything after the last ReadyForQuery stays unexamined, so the pool's usability
-                    // check sees it (an unexpected message means the server is not clean).
-                    if (buffer.IsEmpty) input.AdvanceTo(buffer.End);
+                    // check sees it at once (an unexpected message means the server is not clean).
+                    if (step == PumpStep.Release) input.AdvanceTo(buffer.Start);
                     else input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
