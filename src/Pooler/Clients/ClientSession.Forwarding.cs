@@ -19,6 +19,13 @@ public sealed partial class ClientSession
     private const int StreamThreshold = 64 * 1024;
 
     private long _clientStreamRemaining;
+    private long _clientSkipRemaining;
+
+    // True from the moment the client loop writes to the bound server until its flush has returned. PipeWriter is
+    // single-producer: the server must not go back to the pool (and to another client's loop) in that window, so a
+    // release that falls due meanwhile is deferred and done by the pump once the flush is over.
+    private bool _flushing;
+    private bool _releaseDeferred;
 
     private enum ForwardStep { NeedMoreData, NeedServer, Terminate }
 
@@ -45,16 +52,7 @@ public sealed partial class ClientSession
             }
 
             if (flushTarget is not null)
-            {
-                try
-                {
-                    await flushTarget.FlushAsync().ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
-                {
-                    // The server died under us: its pump sees the same failure and reports it to the client.
-                }
-            }
+                await FlushServerAsync(flushTarget).ConfigureAwait(false);
             if (step == ForwardStep.Terminate)
                 return ClientExit.Terminate;
             if (result.IsCanceled || Volatile.Read(ref _serverLost))
@@ -72,13 +70,25 @@ public sealed partial class ClientSession
         {
             while (true)
             {
+                if (_clientSkipRemaining > 0)
+                {
+                    // The rest of a large COPY frame that arrived with no server bound: dropped (see below).
+                    var skip = Math.Min(_clientSkipRemaining, buffer.Length);
+                    buffer = buffer.Slice(skip);
+                    _clientSkipRemaining -= skip;
+                    if (_clientSkipRemaining > 0)
+                        return ForwardStep.NeedMoreData;
+                }
                 if (_clientStreamRemaining > 0)
                 {
-                    // The rest of a large frame whose head was already forwarded: the server is still bound,
-                    // because that frame's reply is owed.
-                    var take = (int)Math.Min(_clientStreamRemaining, buffer.Length);
-                    Copy(buffer.Slice(0, take), _server!.Output);
+                    // The rest of a large frame whose head was already forwarded: the server is still bound
+                    // (release waits for the frame to end), unless it was lost.
+                    if (_server is null)
+                        return ForwardStep.NeedServer;
+                    var take = Math.Min(_clientStreamRemaining, buffer.Length);
+                    Copy(buffer.Slice(0, take), _server.Output);
                     flushTarget = _server.Output;
+                    _flushing = true;
                     buffer = buffer.Slice(take);
                     _clientStreamRemaining -= take;
                     if (_clientStreamRemaining > 0)
@@ -97,11 +107,21 @@ public sealed partial class ClientSession
                 if (!whole && header.FrameLength <= StreamThreshold)
                     return ForwardStep.NeedMoreData;
                 if (_server is null)
-                    return ForwardStep.NeedServer;
+                {
+                    if (header.Code is not (FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail or FrontendCode.Flush))
+                        return ForwardStep.NeedServer;
+                    // COPY data after the server already ended the COPY with an error (and was released), or a
+                    // Flush with nothing pending: PostgreSQL would ignore them, so no server is rented for them.
+                    var available = Math.Min(buffer.Length, header.FrameLength);
+                    _clientSkipRemaining = header.FrameLength - available;
+                    buffer = buffer.Slice(available);
+                    continue;
+                }
 
                 CountRequest(header.Code);
                 var output = _server.Output;
                 flushTarget = output;
+                _flushing = true;
                 if (whole)
                 {
                     Copy(buffer.Slice(0, header.FrameLength), output);
@@ -114,6 +134,29 @@ public sealed partial class ClientSession
                     buffer = buffer.Slice(buffer.End);
                     return ForwardStep.NeedMoreData;
                 }
+            }
+        }
+    }
+
+    /// <summary>Flushes what the client loop wrote to the server, then performs a release that fell due meanwhile.</summary>
+    private async Task FlushServerAsync(PipeWriter output)
+    {
+        try
+        {
+            await output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // The server died under us: its pump sees the same failure and reports it to the client.
+        }
+        lock (_sync)
+        {
+            _flushing = false;
+            if (_releaseDeferred && _clientStreamRemaining == 0)
+            {
+                _releaseDeferred = false;
+                // Wake the pump, which owns the server's input, so it performs the release itself.
+                _server?.Input.CancelPendingRead();
             }
         }
     }
@@ -182,11 +225,13 @@ public sealed partial class ClientSession
             _copyIn = false;
             _transactionStatus = TransactionStatus.Idle;
             _serverStreamRemaining = 0;
+            _releaseDeferred = false;
             if (BuildParameterSync(server) is { } sql)
             {
                 MessageWriter.WriteQuery(server.Output, sql);
                 _pendingReplies++;
                 _swallow++;
+                _flushing = true; // flushed with the client's frames that follow
             }
         }
         _pump = PumpServerAsync(server);

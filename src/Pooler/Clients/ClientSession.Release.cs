@@ -1,5 +1,6 @@
 // A client that leaves while it holds a server never hands a dirty server to the next client: pending work is
-// finished or cancelled, the transaction is rolled back and the 'I' status confirmed, or the server is closed.
+// finished (or cancelled), the transaction is rolled back and the 'I' status confirmed, or the server is closed.
+// From here on this path is the server's only writer; the pump only reads and, at 'I', releases.
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
@@ -13,63 +14,46 @@ public sealed partial class ClientSession
     // After the cancel, how long the rollback may take before the server is closed instead.
     private static readonly TimeSpan ResetTimeout = TimeSpan.FromSeconds(5);
 
+    // Released by the pump when the server reports a transaction still open and nothing owed: time to ROLLBACK.
+    private SemaphoreSlim? _exitSignal;
+
     private async Task ReleaseOnExitAsync(ClientExit exit)
     {
         ServerConnection? server;
         Task pump;
-        var flush = false;
         lock (_sync)
         {
+            _exitSignal = new SemaphoreSlim(0);
             _clientGone = true;
             server = _serverLost ? null : _server;
             pump = _pump;
-            if (server is not null)
+            if (server is not null && _clientStreamRemaining > 0)
             {
-                var output = server.Output;
-                if (_clientStreamRemaining > 0)
+                // Half a message went to the server: its protocol state cannot be repaired, only closed.
+                server.Close(DisconnectReason.ResetFailed);
+                server = null;
+            }
+            else if (server is not null)
+            {
+                if (_copyIn)
                 {
-                    // Half a message went to the server: its protocol state cannot be repaired, only closed.
-                    server.Close(DisconnectReason.ResetFailed);
+                    MessageWriter.WriteCopyFail(server.Output, "client disconnected");
+                    _copyIn = false;
                 }
-                else
+                if (_unsynced)
                 {
-                    if (_copyIn)
-                    {
-                        MessageWriter.WriteCopyFail(output, "client disconnected");
-                        _copyIn = false;
-                    }
-                    if (_unsynced)
-                    {
-                        MessageWriter.WriteSync(output);
-                        _pendingReplies++;
-                        _unsynced = false;
-                    }
-                    if (_pendingReplies == 0)
-                    {
-                        // Idle inside a transaction: nothing will come from the server unless we ask.
-                        MessageWriter.WriteQuery(output, "ROLLBACK");
-                        _pendingReplies++;
-                        _swallow++;
-                    }
-                    flush = true;
+                    MessageWriter.WriteSync(server.Output);
+                    _pendingReplies++;
+                    _unsynced = false;
                 }
+                WriteRollbackIfIdleInTransactionLocked(server);
             }
         }
+        // A pump blocked on a client that stopped reading must not hold the server hostage.
+        _output.CancelPendingFlush();
 
         if (server is not null)
-        {
-            if (flush)
-            {
-                try { await server.Output.FlushAsync().ConfigureAwait(false); }
-                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException) { }
-            }
-            if (!await CompletesWithin(pump, ResetGrace).ConfigureAwait(false))
-            {
-                await server.SendCancelAsync().ConfigureAwait(false);
-                if (!await CompletesWithin(pump, ResetTimeout).ConfigureAwait(false))
-                    server.Close(DisconnectReason.ResetFailed);
-            }
-        }
+            await DrainAndRollbackAsync(server, pump).ConfigureAwait(false);
         await pump.ConfigureAwait(false);
 
         if (exit == ClientExit.ServerLost)
@@ -79,18 +63,73 @@ public sealed partial class ClientSession
         }
     }
 
-    private static async Task<bool> CompletesWithin(Task task, TimeSpan timeout)
+    /// <summary>Nothing owed but the server sits in a transaction ('T'/'E') or awaits our Sync's reply: ask for a
+    /// ROLLBACK; the pump releases the server at the 'I' that answers it. Caller holds <see cref="_sync"/>.</summary>
+    private void WriteRollbackIfIdleInTransactionLocked(ServerConnection server)
     {
-        if (task.IsCompleted)
-            return true;
-        try
+        if (_server != server || _pendingReplies > 0)
+            return;
+        MessageWriter.WriteQuery(server.Output, "ROLLBACK");
+        _pendingReplies++;
+        _swallow++;
+    }
+
+    private async Task DrainAndRollbackAsync(ServerConnection server, Task pump)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        var cancelled = false;
+        while (true)
         {
-            await task.WaitAsync(timeout).ConfigureAwait(false);
-            return true;
+            // Flush what this path wrote; the flush guard (see Forwarding) makes a release that falls due now wait.
+            // Once the pump has released the server, it belongs to the pool: never touch it again.
+            lock (_sync)
+            {
+                if (_server != server)
+                    return;
+                _flushing = true;
+            }
+            await FlushServerAsync(server.Output).ConfigureAwait(false);
+
+            var elapsed = TimeProvider.System.GetElapsedTime(started);
+            var limit = cancelled ? ResetGrace + ResetTimeout : ResetGrace;
+            var signalled = await WaitForPumpOrSignalAsync(pump, limit - elapsed).ConfigureAwait(false);
+            if (pump.IsCompleted)
+                return;
+            if (signalled)
+            {
+                lock (_sync) WriteRollbackIfIdleInTransactionLocked(server);
+                continue;
+            }
+            if (!cancelled)
+            {
+                // Still running after the grace period: cancel it (held like a client's cancel, so the server
+                // cannot reach another client before the cancel has landed), then roll back.
+                cancelled = true;
+                server.BeginCancel();
+                try { await server.SendCancelAsync().ConfigureAwait(false); }
+                finally
+                {
+                    if (server.EndCancel())
+                        _pool!.Return(server); // the pump released it while the cancel was in flight
+                }
+                continue;
+            }
+            lock (_sync)
+            {
+                if (_server == server)
+                    server.Close(DisconnectReason.ResetFailed); // the pump sees EOF and discards it
+            }
+            return;
         }
-        catch (TimeoutException)
-        {
+    }
+
+    /// <summary>True when the pump signalled (a ROLLBACK is due), false on completion or timeout.</summary>
+    private async Task<bool> WaitForPumpOrSignalAsync(Task pump, TimeSpan timeout)
+    {
+        if (timeout <= TimeSpan.Zero)
             return false;
-        }
+        var signal = _exitSignal!.WaitAsync(timeout);
+        var first = await Task.WhenAny(pump, signal).ConfigureAwait(false);
+        return first == signal && await signal.ConfigureAwait(false);
     }
 }

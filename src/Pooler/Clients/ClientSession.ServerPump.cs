@@ -27,10 +27,11 @@ public sealed partial class ClientSession
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var step = PumpStep.NeedMoreData;
-                var flushServer = false;
                 try
                 {
-                    step = ProcessServerFrames(server, ref buffer, ref scratch, ref flushServer);
+                    step = ProcessServerFrames(server, ref buffer, ref scratch);
+                    if (step != PumpStep.Release && result.IsCanceled && TryDeferredRelease(server))
+                        step = PumpStep.Release; // woken by the client loop once its flush was over
                 }
                 finally
                 {
@@ -40,8 +41,6 @@ public sealed partial class ClientSession
                     else input.AdvanceTo(buffer.Start, buffer.End);
                 }
 
-                if (flushServer)
-                    await server.Output.FlushAsync().ConfigureAwait(false);
                 if (step == PumpStep.Release)
                 {
                     ReleaseToPool(server);
@@ -66,8 +65,9 @@ public sealed partial class ClientSession
         OnServerLost(server);
     }
 
-    /// <summary>Caller is the pump; <paramref name="flushServer"/> is set when the pump wrote to the server itself.</summary>
-    private PumpStep ProcessServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref byte[]? scratch, ref bool flushServer)
+    /// <summary>Copies complete frames to the client (the pump never writes to the server: the client loop, and after
+    /// it the release path, is the server's only writer).</summary>
+    private PumpStep ProcessServerFrames(ServerConnection server, ref ReadOnlySequence<byte> buffer, ref byte[]? scratch)
     {
         var forward = !Volatile.Read(ref _clientGone);
         var original = buffer;
@@ -108,7 +108,7 @@ public sealed partial class ClientSession
                             SkipFrame(original, ref buffer, ref runStart, forward, header.FrameLength);
                         else
                             buffer = buffer.Slice(header.FrameLength);
-                        if (OnReadyForQuery(server, status, swallowing, ref flushServer))
+                        if (OnReadyForQuery(server, status, swallowing))
                             return PumpStep.Release;
                         continue;
                     case BackendCode.ParameterStatus:
@@ -123,7 +123,9 @@ public sealed partial class ClientSession
                         if (swallowing)
                         {
                             // The pooler's own SET failed (e.g. a bad startup parameter value): tell the client as
-                            // a notice rather than an error it would pair with its own request.
+                            // a notice rather than an error it would pair with its own request. The whole SET batch
+                            // rolled back, so this server's recorded settings are wrong: it is closed at release.
+                            server.ParametersUncertain = true;
                             Flush(original, ref runStart, buffer.Start, forward);
                             if (forward)
                             {
@@ -171,7 +173,7 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Settles one owed reply. Returns true when the server must go back to the pool now.</summary>
-    private bool OnReadyForQuery(ServerConnection server, byte status, bool swallowed, ref bool flushServer)
+    private bool OnReadyForQuery(ServerConnection server, byte status, bool swallowed)
     {
         lock (_sync)
         {
@@ -180,23 +182,34 @@ public sealed partial class ClientSession
             if (swallowed) _swallow--;
             _pendingReplies--;
             _transactionStatus = status;
-            if (_pendingReplies > 0 || _unsynced || _clientStreamRemaining > 0)
+            if (_pendingReplies > 0 || _unsynced)
                 return false;
             if (status == TransactionStatus.Idle)
             {
+                if (_flushing || _clientStreamRemaining > 0)
+                {
+                    _releaseDeferred = true; // the client loop still holds the server's writer
+                    return false;
+                }
                 _server = null;
                 return true;
             }
             if (_clientGone)
-            {
-                // Idle in a transaction with nobody to finish it: roll back, and release once the server
-                // confirms status 'I' with the ReadyForQuery that follows.
-                MessageWriter.WriteQuery(server.Output, "ROLLBACK");
-                _pendingReplies++;
-                _swallow++;
-                flushServer = true;
-            }
+                _exitSignal?.Release(); // idle in a transaction with nobody to finish it: the release path rolls back
             return false;
+        }
+    }
+
+    /// <summary>The release <see cref="OnReadyForQuery"/> deferred, once the client loop's flush is over.</summary>
+    private bool TryDeferredRelease(ServerConnection server)
+    {
+        lock (_sync)
+        {
+            if (_server != server || _pendingReplies > 0 || _unsynced || _flushing || _clientStreamRemaining > 0
+                || _transactionStatus != TransactionStatus.Idle)
+                return false;
+            _server = null;
+            return true;
         }
     }
 
@@ -219,7 +232,9 @@ public sealed partial class ClientSession
 
     private void ReleaseToPool(ServerConnection server)
     {
-        if (!server.TryParkForCancel())
+        if (server.ParametersUncertain)
+            _pool!.Discard(server, DisconnectReason.Error);
+        else if (!server.TryParkForCancel())
             _pool!.Return(server);
     }
 

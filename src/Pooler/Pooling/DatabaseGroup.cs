@@ -48,11 +48,23 @@ public sealed class DatabaseGroup(string database, int maxConnections)
     /// <summary>Caller holds <see cref="Sync"/>.</summary>
     internal void Release() => _count--;
 
+    /// <summary>Caller holds <see cref="Sync"/>. True when the cap is reached and another pool has clients waiting:
+    /// a server coming back idle should then make room for them rather than sit in its own pool.</summary>
+    internal bool OthersWaitAtCapLocked(ServerPool returning)
+    {
+        if (MaxConnections == 0 || _count < MaxConnections)
+            return false;
+        foreach (var pool in _pools)
+            if (pool != returning && pool.WaitingLocked > 0)
+                return true;
+        return false;
+    }
+
     /// <summary>Caller holds <see cref="Sync"/>. A slot was freed: let a pool with waiters open a server.</summary>
-    internal void OfferFreedSlotLocked(List<ServerPool> toOpen)
+    internal void OfferFreedSlotLocked(ref List<ServerPool>? toOpen)
     {
         foreach (var pool in _pools)
             if (pool.TryReserveForWaiterLocked())
-                toOpen.Add(pool);
+                (toOpen ??= []).Add(pool);
     }
 }

@@ -92,26 +92,34 @@ public sealed class ServerPool
             Discard(connection, DisconnectReason.Lifetime);
             return;
         }
+        if (!connection.CheckUsable())
+        {
+            // Closed, or sent something after its last ReadyForQuery (a notification, a FATAL): not for the next client.
+            Discard(connection, DisconnectReason.Unusable);
+            return;
+        }
+        List<ServerPool>? toOpen = null;
+        IPooledConnection? toClose;
         lock (_group.Sync)
         {
             _active--;
-            HandOutLocked(connection);
+            toClose = HandOutLocked(connection, ref toOpen);
         }
+        FinishHandOut(toClose, toOpen);
     }
 
     /// <summary>Closes a rented server that cannot be reused, and lets a waiter open a replacement.</summary>
     public void Discard(IPooledConnection connection, DisconnectReason reason)
     {
         connection.Close(reason);
-        var toOpen = new List<ServerPool>(0);
+        List<ServerPool>? toOpen = null;
         lock (_group.Sync)
         {
             _active--;
             ForgetLocked();
-            _group.OfferFreedSlotLocked(toOpen);
+            _group.OfferFreedSlotLocked(ref toOpen);
         }
-        foreach (var pool in toOpen)
-            _ = pool.OpenForWaiterAsync();
+        OpenForWaiters(toOpen);
     }
 
     /// <summary>Closes idle servers past server_idle or server_lifetime and opens servers up to min_size.
@@ -119,6 +127,7 @@ public sealed class ServerPool
     public void Sweep()
     {
         var toClose = new List<IPooledConnection>(0);
+        List<ServerPool>? others = null;
         var toOpen = 0;
         lock (_group.Sync)
         {
@@ -137,10 +146,13 @@ public sealed class ServerPool
             }
             while (_total < Settings.MinSize && TryReserveLocked(mayEvict: false, out _))
                 toOpen++;
+            if (toClose.Count > 0)
+                _group.OfferFreedSlotLocked(ref others); // slots freed at the database cap go to whoever waits
         }
         CloseAll(toClose, DisconnectReason.IdleTimeout);
         for (var i = 0; i < toOpen; i++)
             _ = OpenForWaiterAsync();
+        OpenForWaiters(others);
     }
 
     /// <summary>Applies new settings (reload); a smaller size takes effect as servers come back.</summary>
@@ -199,8 +211,12 @@ public sealed class ServerPool
         _group.Release();
     }
 
-    /// <summary>A server is free: the first live waiter gets it, else it goes on top of the idle stack.</summary>
-    private void HandOutLocked(IPooledConnection connection)
+    internal int WaitingLocked => _waiting;
+
+    /// <summary>A server is free: the first live waiter gets it; else, when the database cap keeps another user's
+    /// clients waiting, it is closed to give them the slot (returned for the caller to close); else it goes on top
+    /// of the idle stack.</summary>
+    private IPooledConnection? HandOutLocked(IPooledConnection connection, ref List<ServerPool>? toOpen)
     {
         while (_waiters.TryDequeue(out var waiter))
         {
@@ -208,11 +224,32 @@ public sealed class ServerPool
             {
                 _waiting--;
                 _active++;
-                return;
+                return null;
             }
+        }
+        if (_group.OthersWaitAtCapLocked(this))
+        {
+            ForgetLocked();
+            _group.OfferFreedSlotLocked(ref toOpen);
+            return connection;
         }
         connection.IdleSinceTimestamp = _time.GetTimestamp();
         _idle.Add(connection);
+        return null;
+    }
+
+    private static void FinishHandOut(IPooledConnection? toClose, List<ServerPool>? toOpen)
+    {
+        toClose?.Close(DisconnectReason.Evicted);
+        OpenForWaiters(toOpen);
+    }
+
+    private static void OpenForWaiters(List<ServerPool>? pools)
+    {
+        if (pools is null)
+            return;
+        foreach (var pool in pools)
+            _ = pool.OpenForWaiterAsync();
     }
 
     private bool IsReusable(IPooledConnection c) => !Expired(c) && c.CheckUsable();
@@ -228,15 +265,14 @@ public sealed class ServerPool
         }
         catch
         {
-            var toOpen = new List<ServerPool>(0);
+            List<ServerPool>? toOpen = null;
             lock (_group.Sync)
             {
                 _active--;
                 ForgetLocked();
-                _group.OfferFreedSlotLocked(toOpen);
+                _group.OfferFreedSlotLocked(ref toOpen);
             }
-            foreach (var pool in toOpen)
-                _ = pool.OpenForWaiterAsync();
+            OpenForWaiters(toOpen);
             throw;
         }
     }
@@ -266,8 +302,11 @@ public sealed class ServerPool
             }
             return;
         }
+        List<ServerPool>? toOpen = null;
+        IPooledConnection? toClose;
         lock (_group.Sync)
-            HandOutLocked(connection);
+            toClose = HandOutLocked(connection, ref toOpen);
+        FinishHandOut(toClose, toOpen);
     }
 
     private async Task<IPooledConnection> WaitAsync(Waiter waiter, CancellationToken cancellationToken)

@@ -40,6 +40,10 @@ public sealed class ServerConnection : IPooledConnection
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>Set when a settings query of the pooler failed: <see cref="Parameters"/> may not match the server,
+    /// so the server must not be reused.</summary>
+    public bool ParametersUncertain { get; set; }
+
     public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -183,11 +187,18 @@ public sealed class ServerConnection : IPooledConnection
     {
         if (IsClosed)
             return false;
-        if (!Input.TryRead(out var result))
-            return true;
-        var clean = result.Buffer.IsEmpty && !result.IsCompleted && !result.IsCanceled;
-        Input.AdvanceTo(result.Buffer.Start);
-        return clean;
+        try
+        {
+            if (!Input.TryRead(out var result))
+                return true;
+            var clean = result.Buffer.IsEmpty && !result.IsCompleted && !result.IsCanceled;
+            Input.AdvanceTo(result.Buffer.Start);
+            return clean;
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            return false; // the pipe completed with the socket's error (reset, keepalive timeout)
+        }
     }
 
     public void Close(DisconnectReason reason)

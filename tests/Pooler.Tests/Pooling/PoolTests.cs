@@ -149,6 +149,35 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task DatabaseCap_ServerReturnedWhileOtherUserWaits_SlotHandedOver()
+    {
+        var group = new DatabaseGroup("db", maxConnections: 1);
+        var alice = NewPool(group: group, user: "alice");
+        var bob = NewPool(group: group, user: "bob");
+        var a = (FakeConnection)await alice.RentAsync();
+        var waiting = bob.RentAsync().AsTask();     // cap reached, nothing idle to evict: bob waits
+        Assert.False(waiting.IsCompleted);
+
+        alice.Return(a);                            // alice has no waiter: her server makes room for bob
+        var b = (FakeConnection)await waiting;
+        Assert.Equal(DisconnectReason.Evicted, a.ClosedWith);
+        Assert.NotSame(a, b);
+        Assert.Equal(1, group.Count);
+        Assert.Equal(new PoolCounts(0, 0, 0, 0), alice.Counts);
+    }
+
+    [Fact]
+    public async Task Return_ConnectionNoLongerUsable_Discarded()
+    {
+        var pool = NewPool();
+        var a = (FakeConnection)await pool.RentAsync();
+        a.Usable = false;
+        pool.Return(a);
+        Assert.Equal(DisconnectReason.Unusable, a.ClosedWith);
+        Assert.Equal(new PoolCounts(0, 0, 0, 0), pool.Counts);
+    }
+
+    [Fact]
     public async Task Connect_Fails_RenterGetsErrorAndSlotFreed()
     {
         var fail = true;
