@@ -64,6 +64,46 @@ public sealed class CopyTests(PostgresFixture pg)
     }
 
     [Fact]
+    public async Task CopyIn_BadRowMidStream_ErrorThenServerFreedForOthers()
+    {
+        var db = await pg.CreateDatabaseAsync("copy_badrow");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1");
+        await using var connection = await pooler.OpenAsync(db);
+        await using var other = await pooler.OpenAsync(db);
+        await Execute(connection, "CREATE TABLE items (id int)");
+
+        // The bad row comes first; the client keeps streaming ~4 MB after the server has given up on the COPY.
+        var error = await Assert.ThrowsAsync<PostgresException>(async () =>
+        {
+            using var writer = await connection.BeginTextImportAsync("COPY items FROM STDIN");
+            await writer.WriteAsync("not-a-number\n");
+            for (var i = 0; i < 400_000; i++)
+                await writer.WriteAsync("12345678\n");
+        });
+        Assert.Equal("22P02", error.SqlState);
+
+        Assert.Equal(0L, await Scalar(other, "SELECT count(*) FROM items")); // the only server is free again
+        Assert.Equal(1, await Scalar(connection, "SELECT 1"));
+    }
+
+    [Fact]
+    public async Task ClientStopsReadingHugeResultThenLeaves_ServerFreed()
+    {
+        var db = await pg.CreateDatabaseAsync("copy_noread");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1", auth: "trust");
+        var raw = await RawClient.ConnectAsync(pooler.Port);
+        await raw.SendStartupAsync(("user", db.User), ("database", db.Database));
+        await raw.ReadUntilReadyAsync();
+        await raw.SendQueryAsync("SELECT repeat('x', 1000000) FROM generate_series(1, 500)"); // 500 MB, never read
+        await Task.Delay(500);
+        await raw.SendAsync([(byte)'X', 0, 0, 0, 4]); // Terminate, but the socket stays open and unread
+
+        await using var next = await pooler.OpenAsync(db, b => b.Password = null);
+        Assert.Equal(1, await Scalar(next, "SELECT 1"));
+        await raw.DisposeAsync();
+    }
+
+    [Fact]
     public async Task LargeResult_FiftyMegabytes_StreamsThrough()
     {
         var db = await pg.CreateDatabaseAsync("copy_large");
