@@ -42,7 +42,7 @@ public sealed class TimeoutsTests(PostgresFixture pg)
         await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 3\ntimeouts: { server_idle: 1s }");
         await using (var connection = await pooler.OpenAsync(db))
             Assert.Equal(1, await Scalar(connection, "SELECT 1"));
-        Assert.Equal(1, await pg.CountBackendsAsync(db.Database, db.User));
+        Assert.InRange(await pg.CountBackendsAsync(db.Database, db.User), 0, 1); // 0 if the janitor was already there
 
         await WaitUntil(async () => await pg.CountBackendsAsync(db.Database, db.User) == 0, TimeSpan.FromSeconds(10));
     }
