@@ -151,6 +151,31 @@ public sealed class TransactionPoolingTests(PostgresFixture pg)
     }
 
     [Fact]
+    public async Task StartupSettingRejectedByPostgres_LoginRefusedWithItsError()
+    {
+        var db = await pg.CreateDatabaseAsync("tp_badopt");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1");
+        var error = await Assert.ThrowsAsync<PostgresException>(() => pooler.OpenAsync(db, b => b.Options = "-c statement_timeout=bogus"));
+        Assert.Equal("22023", error.SqlState); // invalid_parameter_value, as PostgreSQL itself answers
+        // The server used for the check is clean for the next client.
+        await using var next = await pooler.OpenAsync(db);
+        Assert.Equal("0", await Scalar(next, "SHOW statement_timeout"));
+    }
+
+    [Fact]
+    public async Task ApplicationNameWithQuotesAndBackslashes_StaysAValue()
+    {
+        var db = await pg.CreateDatabaseAsync("tp_quote");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1");
+        const string hostile = @"x\'; CREATE TABLE pwned (); --";
+        await using var hostileClient = await pooler.OpenAsync(db, b => b.ApplicationName = hostile);
+        await using var other = await pooler.OpenAsync(db);
+        await Execute(other, "SET standard_conforming_strings = off"); // left on the shared server for the next one
+        Assert.Equal(hostile, await Scalar(hostileClient, "SELECT current_setting('application_name')"));
+        Assert.Equal(0L, await Scalar(other, "SELECT count(*) FROM pg_class WHERE relname = 'pwned'"));
+    }
+
+    [Fact]
     public async Task ServerParameters_ComeFromRealServer()
     {
         var db = await pg.CreateDatabaseAsync("tp_params");

@@ -8,6 +8,9 @@ namespace Tuki.Pool.Pooler.Auth;
 public sealed class ScramClient(string password, SaltedPasswordCache? cache = null, string? clientNonce = null, string user = "")
 {
     private const string Gs2Header = "n,,";
+    // PostgreSQL's scram_iterations tops out at INT_MAX, but nobody sane goes past a million; a peer asking for
+    // more is trying to burn our CPU.
+    private const int MaxIterations = 1_000_000;
     private readonly string _clientNonce = clientNonce ?? ScramAttributes.NewNonce();
     private string _clientFirstBare = "";
     private byte[] _serverKey = [];
@@ -27,7 +30,7 @@ public sealed class ScramClient(string password, SaltedPasswordCache? cache = nu
         var saltText = ScramAttributes.Get(serverFirst, 's');
         var iterText = ScramAttributes.Get(serverFirst, 'i');
         if (nonce is null || !nonce.StartsWith(_clientNonce, StringComparison.Ordinal) || saltText is null
-            || !int.TryParse(iterText, out var iterations) || iterations < 1)
+            || !int.TryParse(iterText, out var iterations) || iterations < 1 || iterations > MaxIterations)
             throw new ScramException("invalid SCRAM server-first-message from PostgreSQL");
 
         var salt = Convert.FromBase64String(saltText);
@@ -46,6 +49,9 @@ public sealed class ScramClient(string password, SaltedPasswordCache? cache = nu
         return $"{withoutProof},p={Convert.ToBase64String(proof)}";
     }
 
+    /// <summary>True once the server proved it knows the ServerKey.</summary>
+    public bool ServerVerified { get; private set; }
+
     /// <summary>Checks server-final-message: the server must prove it knows the ServerKey too.</summary>
     public void VerifyServerFinal(string serverFinal)
     {
@@ -56,6 +62,7 @@ public sealed class ScramClient(string password, SaltedPasswordCache? cache = nu
         var actualText = ScramAttributes.Get(serverFinal, 'v');
         if (actualText is null || !CryptographicOperations.FixedTimeEquals(Convert.FromBase64String(actualText), expected))
             throw new ScramException("PostgreSQL's SCRAM server signature is invalid");
+        ServerVerified = true;
     }
 }
 

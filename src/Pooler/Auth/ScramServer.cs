@@ -15,6 +15,7 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
     public const string Mechanism = "SCRAM-SHA-256";
 
     private string _clientFirstBare = "";
+    private string _gs2Header = "";
     private string _serverFirst = "";
     private string _nonce = "";
 
@@ -26,12 +27,13 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
     {
         if (clientFirst.StartsWith("p=", StringComparison.Ordinal))
             throw new ScramException("channel binding is not supported by the pooler");
-        if (!(clientFirst.StartsWith("n,", StringComparison.Ordinal) || clientFirst.StartsWith("y,", StringComparison.Ordinal)))
-            throw new ScramException("malformed SCRAM message (bad gs2 header)");
-        var afterFlag = clientFirst.IndexOf(',', 2);
-        if (afterFlag < 0)
-            throw new ScramException("malformed SCRAM message (bad gs2 header)");
-        _clientFirstBare = clientFirst.Substring(afterFlag + 1);
+        // gs2-header = ("n" / "y") "," [authzid] ","; like PostgreSQL we accept no authorization identity.
+        if (!(clientFirst.StartsWith("n,,", StringComparison.Ordinal) || clientFirst.StartsWith("y,,", StringComparison.Ordinal)))
+            throw new ScramException(clientFirst.StartsWith("n,a=", StringComparison.Ordinal) || clientFirst.StartsWith("y,a=", StringComparison.Ordinal)
+                ? "client uses authorization identity, which is not supported"
+                : "malformed SCRAM message (bad gs2 header)");
+        _gs2Header = clientFirst.Substring(0, 3);
+        _clientFirstBare = clientFirst.Substring(3);
         var clientNonce = ScramAttributes.Get(_clientFirstBare, 'r');
         if (string.IsNullOrEmpty(clientNonce))
             throw new ScramException("malformed SCRAM message (missing nonce)");
@@ -48,6 +50,10 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
         if (proofAt < 0)
             throw new ScramException("malformed SCRAM message (missing proof)");
         var withoutProof = clientFinal.Substring(0, proofAt);
+        // channel-binding = "c=" base64(gs2-header), then the nonce: exactly what the client-first promised.
+        var expectedStart = $"c={Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(_gs2Header))},r=";
+        if (!withoutProof.StartsWith(expectedStart, StringComparison.Ordinal))
+            throw new ScramException("malformed SCRAM message (unexpected channel binding data)");
         if (ScramAttributes.Get(withoutProof, 'r') != _nonce)
             throw new ScramException("malformed SCRAM message (nonce mismatch)");
 

@@ -226,11 +226,14 @@ public sealed partial class ClientSession
             _transactionStatus = TransactionStatus.Idle;
             _serverStreamRemaining = 0;
             _releaseDeferred = false;
-            if (BuildParameterSync(server) is { } sql)
+            if (BuildParameterSync(server) is { } queries)
             {
-                MessageWriter.WriteQuery(server.Output, sql);
-                _pendingReplies++;
-                _swallow++;
+                foreach (var sql in queries)
+                {
+                    MessageWriter.WriteQuery(server.Output, sql);
+                    _pendingReplies++;
+                    _swallow++;
+                }
                 _flushing = true; // flushed with the client's frames that follow
             }
         }

@@ -34,7 +34,7 @@ public sealed partial class ClientSession
 
             _user = startup["user"] ?? throw new PgErrorException(PgErrors.MissingUser());
             _database = startup["database"] is { Length: > 0 } db ? db : _user;
-            if (startup["replication"] is { } replication && replication is not ("false" or "0" or "off" or "no"))
+            if (startup["replication"] is { } replication && replication.ToLowerInvariant() is not ("false" or "0" or "off" or "no"))
                 throw new PgErrorException(PgErrors.ReplicationNotSupported());
             CollectStartupParameters(startup);
 
@@ -45,6 +45,7 @@ public sealed partial class ClientSession
                 throw new PgErrorException(PgErrors.UnknownDatabase(_database));
             _pool = _context.Pools.GetOrCreate(new PoolKey(_database, _user));
             var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
+            await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
             await WelcomeAsync(serverParameters).ConfigureAwait(false);
             _context.Logger.LogDebug("Client {Client} logged in to {Database} as {User}", _connection.Socket.RemoteEndPoint, _database, _user);
             return true;
@@ -66,6 +67,7 @@ public sealed partial class ClientSession
     /// <summary>Reads packets until a StartupMessage; answers SSL/GSS requests with 'N' and serves CancelRequest.</summary>
     private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
     {
+        var encryptionAsked = new HashSet<StartupKind>();
         while (true)
         {
             var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -92,6 +94,9 @@ public sealed partial class ClientSession
             {
                 case StartupKind.SslRequest:
                 case StartupKind.GssEncRequest:
+                    // libpq may try GSSENC then SSL, once each; anything more is a confused or hostile client.
+                    if (!encryptionAsked.Add(packet.Kind))
+                        throw new ProtocolViolationException($"duplicate {(packet.Kind == StartupKind.SslRequest ? "SSLRequest" : "GSSENCRequest")}");
                     _output.GetSpan(1)[0] = (byte)'N';
                     _output.Advance(1);
                     await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -102,11 +107,12 @@ public sealed partial class ClientSession
                         await target.ForwardCancelAsync().ConfigureAwait(false);
                     return null;
                 default:
-                    if ((packet.ProtocolVersion & 0xFFFF) != 0)
+                    var options = packet.Parameters.Where(p => p.Key.StartsWith("_pq_.", StringComparison.Ordinal)).Select(p => p.Key).ToList();
+                    if ((packet.ProtocolVersion & 0xFFFF) != 0 || options.Count > 0)
                     {
-                        // Newer 3.x client: say we speak 3.0 and which _pq_ options we ignore, then carry on.
-                        var options = packet.Parameters.Where(p => p.Key.StartsWith("_pq_.", StringComparison.Ordinal)).Select(p => p.Key).ToList();
-                        MessageWriter.WriteNegotiateProtocolVersion(_output, 0, options);
+                        // A newer 3.x client, or protocol options: say we speak 3.0 and ignore those options, as
+                        // PostgreSQL does (the field carries the whole version number, 3.0 = 196608).
+                        MessageWriter.WriteNegotiateProtocolVersion(_output, StartupCode.ProtocolVersion3, options);
                     }
                     return packet;
             }
@@ -234,6 +240,53 @@ public sealed partial class ClientSession
         pool.ServerParameters = parameters;
         pool.Return(server);
         return parameters;
+    }
+
+    /// <summary>PostgreSQL refuses a connection whose startup settings it rejects (unknown name, bad value). The
+    /// pooler applies them later, pipelined and unchecked, so it checks new ones here once per pool: each SET on
+    /// an idle server as its own query, then RESET ALL. A rejected one ends the login with PostgreSQL's error.</summary>
+    private async Task ValidateSettingsAsync(ServerPool pool, CancellationToken cancellationToken)
+    {
+        if (_desired is null)
+            return;
+        List<KeyValuePair<string, string>>? unchecked_ = null;
+        foreach (var setting in _desired)
+            if (!pool.ValidatedSettings.ContainsKey(setting.Key + "=" + setting.Value))
+                (unchecked_ ??= []).Add(setting);
+        if (unchecked_ is null)
+            return;
+
+        IPooledConnection rented;
+        try { rented = await pool.RentAsync(cancellationToken).ConfigureAwait(false); }
+        catch (ServerLoginException ex) { throw new PgErrorException(ex.Error); }
+        catch (PoolWaitTimeoutException ex) { throw new PgErrorException(PgErrors.QueryWaitTimeout(ex.Key.Database, ex.Key.User, ex.Waited, ex.Size)); }
+
+        var server = (ServerConnection)rented;
+        PgError? refused = null;
+        try
+        {
+            foreach (var (name, value) in unchecked_)
+            {
+                refused = await server.ExecuteAsync($"SET {QuoteIdentifier(name)} TO {QuoteLiteral(value)}", cancellationToken).ConfigureAwait(false);
+                if (refused is not null)
+                    break;
+                if (pool.ValidatedSettings.Count < ServerPool.MaxValidatedSettings)
+                    pool.ValidatedSettings.TryAdd(name + "=" + value, 0);
+            }
+            if (await server.ExecuteAsync("RESET ALL", cancellationToken).ConfigureAwait(false) is { } resetError)
+                throw new IOException("RESET ALL failed: " + resetError.Message);
+            server.Parameters.Clear();
+            foreach (var (name, value) in server.StartupParameters)
+                server.Parameters[name] = value;
+            pool.Return(server);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        {
+            pool.Discard(server, DisconnectReason.Error);
+            throw;
+        }
+        if (refused is not null)
+            throw new PgErrorException(refused with { Severity = "FATAL" });
     }
 
     private async Task WelcomeAsync(IReadOnlyList<KeyValuePair<string, string>> serverParameters)

@@ -46,18 +46,21 @@ public sealed partial class ClientSession
             (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
     }
 
-    /// <summary>The SET/RESET query that makes <paramref name="server"/> match this client, or null when it already does.
-    /// Caller holds <see cref="_sync"/>.</summary>
-    private string? BuildParameterSync(ServerConnection server)
+    /// <summary>The queries that make <paramref name="server"/> match this client (none when it already does), each sent
+    /// as its own simple Query so a failing SET cannot roll back the RESETs before it (one Query is one implicit
+    /// transaction). Caller holds <see cref="_sync"/>.</summary>
+    private List<string>? BuildParameterSync(ServerConnection server)
     {
-        StringBuilder? sql = null;
+        StringBuilder? sets = null, resets = null;
+        var nonAscii = false;
         if (_desired is not null)
         {
             foreach (var (name, value) in _desired)
             {
                 if (server.Parameters.TryGetValue(name, out var current) && current == value)
                     continue;
-                (sql ??= new()).Append("SET ").Append(QuoteIdentifier(name)).Append(" TO ").Append(QuoteLiteral(value)).Append(';');
+                (sets ??= new()).Append("SET ").Append(QuoteIdentifier(name)).Append(" TO ").Append(QuoteLiteral(value)).Append(';');
+                nonAscii |= !System.Text.Ascii.IsValid(value);
                 server.Parameters[name] = value;
             }
         }
@@ -68,7 +71,7 @@ public sealed partial class ClientSession
                 continue;
             if (server.Parameters.TryGetValue(name, out var current) && current != baseline)
             {
-                (sql ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
+                (resets ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
                 server.Parameters[name] = baseline;
             }
         }
@@ -80,11 +83,23 @@ public sealed partial class ClientSession
                     (stale ??= []).Add(name);
             foreach (var name in stale ?? [])
             {
-                (sql ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
+                (resets ??= new()).Append("RESET ").Append(QuoteIdentifier(name)).Append(';');
                 server.Parameters.Remove(name);
             }
         }
-        return sql?.ToString();
+        if (sets is null && resets is null)
+            return null;
+
+        var queries = new List<string>(3);
+        // PostgreSQL decodes a Query with the client_encoding in force when it arrives (the previous client's);
+        // we send UTF-8, so switch first when a value is not plain ASCII. The statement itself is ASCII-only.
+        if (nonAscii && !(server.Parameters.TryGetValue("client_encoding", out var encoding) && encoding is "UTF8" or "utf8"))
+            queries.Add("SET client_encoding TO 'UTF8'");
+        if (resets is not null)
+            queries.Add(resets.ToString());
+        if (sets is not null)
+            queries.Add(sets.ToString());
+        return queries;
     }
 
     private static bool IsStartupReported(ServerConnection server, string name)
@@ -97,7 +112,9 @@ public sealed partial class ClientSession
 
     private static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
 
-    private static string QuoteLiteral(string value) => "'" + value.Replace("'", "''") + "'";
+    /// <summary>An escape string literal: correct whatever standard_conforming_strings a previous client left set,
+    /// so a value can never end the literal early (no injection through application_name and friends).</summary>
+    internal static string QuoteLiteral(string value) => "E'" + value.Replace("\\", "\\\\").Replace("'", "''") + "'";
 
     /// <summary>Parses the startup <c>options</c> value like PostgreSQL: space-separated, backslash escapes,
     /// <c>-c name=value</c> or <c>--name=value</c>.</summary>

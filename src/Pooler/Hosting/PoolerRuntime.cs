@@ -40,6 +40,10 @@ public sealed class PoolerRuntime : IAsyncDisposable
 
     public void Start()
     {
+        // Derive every user's SCRAM verifier now: the first login then costs no PBKDF2 (a timing difference that
+        // would tell known users from unknown ones) and concurrent first logins cannot race on the salt.
+        foreach (var user in Config.Users.Keys)
+            Clients.Secrets.Scram(user);
         _listener.Start();
         // Both loops run on the thread pool, detached from the caller's synchronization context (a test runner's).
         _accepting = Task.Run(() => _listener.AcceptLoopAsync(_stopping.Token));

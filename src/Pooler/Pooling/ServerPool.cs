@@ -28,6 +28,13 @@ public sealed class ServerPool
 
     public PoolSettings Settings { get; private set; }
 
+    /// <summary>Session settings ("name=value") a client asked for at startup that this pool's servers accepted, so
+    /// the next client asking for the same is not checked again. Bounded: see <see cref="MaxValidatedSettings"/>.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, byte> ValidatedSettings { get; } = new();
+
+    /// <summary>Past this many distinct settings (e.g. a unique application_name per connection), stop remembering.</summary>
+    public const int MaxValidatedSettings = 10_000;
+
     /// <summary>ParameterStatus values reported by this pool's servers at startup; sent to logging-in clients.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters { get; set; }
 

@@ -79,13 +79,14 @@ public static class MessageWriter
         m.End();
     }
 
-    /// <summary>NegotiateProtocolVersion: newest minor version we support and the options we did not recognise.</summary>
-    public static void WriteNegotiateProtocolVersion(IBufferWriter<byte> writer, int minor, IReadOnlyList<string> unrecognized)
+    /// <summary>NegotiateProtocolVersion: the newest protocol version we support for the client's major version
+    /// (PostgreSQL sends the whole number, e.g. 196608 for 3.0) and the options we did not recognise.</summary>
+    public static void WriteNegotiateProtocolVersion(IBufferWriter<byte> writer, int version, IReadOnlyList<string> unrecognized)
     {
         var length = 4 + 4 + 4;
         foreach (var option in unrecognized) length += CStringLength(option);
         var m = new SpanWriter(writer, BackendCode.NegotiateProtocolVersion, length);
-        m.Int32(minor);
+        m.Int32(version);
         m.Int32(unrecognized.Count);
         foreach (var option in unrecognized) m.CString(option);
         m.End();

@@ -136,6 +136,49 @@ public sealed class ServerConnection : IPooledConnection
         }
     }
 
+    /// <summary>Runs one simple query while no client is bound (login-time checks) and returns its first error, or
+    /// null. Reported parameter changes are recorded; rows are discarded.</summary>
+    public async Task<PgError?> ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        MessageWriter.WriteQuery(Output, sql);
+        await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        PgError? error = null;
+        byte[]? scratch = null;
+        while (true)
+        {
+            var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var done = false;
+            try
+            {
+                while (!done && FrameReader.TryReadFrame(ref buffer, 1024 * 1024, out var header, out var frame))
+                {
+                    switch (header.Code)
+                    {
+                        case BackendCode.ErrorResponse:
+                            error ??= MessageParser.ErrorResponse(FrameReader.Body(frame, ref scratch));
+                            break;
+                        case BackendCode.ParameterStatus:
+                            var (name, value) = MessageParser.ParameterStatus(FrameReader.Body(frame, ref scratch));
+                            Parameters[name] = value;
+                            break;
+                        case BackendCode.ReadyForQuery:
+                            done = true;
+                            break;
+                    }
+                }
+            }
+            finally
+            {
+                Input.AdvanceTo(buffer.Start, buffer.End);
+            }
+            if (done)
+                return error;
+            if (result.IsCompleted)
+                throw new IOException("PostgreSQL closed the connection");
+        }
+    }
+
     private ScramClient? AnswerAuthentication(ReadOnlySpan<byte> body, ScramClient? scram)
     {
         var code = MessageParser.AuthenticationCode(body);
@@ -143,6 +186,9 @@ public sealed class ServerConnection : IPooledConnection
         switch (code)
         {
             case AuthCode.Ok:
+                // Once SCRAM started, only a server that proved its key may say Ok (no downgrade by an impostor).
+                if (scram is not null && !scram.ServerVerified)
+                    throw new ServerLoginException(PgErrors.ServerLoginFailed(Target.Database, "PostgreSQL ended SCRAM authentication without proving its identity"));
                 return scram;
             case AuthCode.CleartextPassword:
                 MessageWriter.WritePasswordMessage(Output, RequirePassword());

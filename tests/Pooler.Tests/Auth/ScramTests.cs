@@ -76,6 +76,24 @@ public sealed class ScramTests
         Assert.Null(mock.HandleClientFinal(client.ClientFinal(serverFirst)));
     }
 
+    [Theory]
+    [InlineData("c=eSws,r=" + ClientNonce + ServerNonce + ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")] // y,, after n,,
+    [InlineData("r=" + ClientNonce + ServerNonce + ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")]        // no c=
+    public void Server_ChannelBindingAttributeNotMatchingHeader_Refused(string clientFinal)
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096), serverNonce: ServerNonce);
+        server.HandleClientFirst("n,,n=user,r=" + ClientNonce);
+        Assert.Throws<ScramException>(() => server.HandleClientFinal(clientFinal));
+    }
+
+    [Fact]
+    public void Server_AuthorizationIdentity_Refused()
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("x", new byte[16], 1));
+        var error = Assert.Throws<ScramException>(() => server.HandleClientFirst("n,a=admin,n=,r=abc"));
+        Assert.Contains("authorization identity", error.Message);
+    }
+
     [Fact]
     public void Server_ChannelBindingRequested_Refused()
     {

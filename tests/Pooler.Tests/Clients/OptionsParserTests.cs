@@ -14,6 +14,16 @@ public sealed class OptionsParserTests
             parsed);
     }
 
+    [Theory]
+    [InlineData("plain", "E'plain'")]
+    [InlineData("it's", "E'it''s'")]
+    [InlineData(@"C:\temp\", @"E'C:\\temp\\'")]
+    [InlineData(@"x\'; DROP TABLE t; --", @"E'x\\''; DROP TABLE t; --'")]
+    public void QuoteLiteral_AnyValue_StaysOneLiteral(string value, string expected)
+    {
+        Assert.Equal(expected, ClientSession.QuoteLiteral(value));
+    }
+
     [Fact]
     public void ParseOptions_UnknownSwitch_Refused()
     {
