@@ -280,9 +280,12 @@ public sealed partial class ClientSession
                 server.Parameters[name] = value;
             pool.Return(server);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Whatever went wrong, this server's state is unknown: it leaves the pool.
             pool.Discard(server, DisconnectReason.Error);
+            if (ex is ServerLoginException lost)
+                throw new PgErrorException(lost.Error);
             throw;
         }
         if (refused is not null)

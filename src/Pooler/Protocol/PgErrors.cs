@@ -6,6 +6,9 @@ public static class PgErrors
     public static PgError ProtocolViolation(string detail) =>
         new("FATAL", SqlState.ProtocolViolation, $"protocol violation: {detail}");
 
+    public static PgError UnsupportedProtocol(int major, int minor) =>
+        new("FATAL", SqlState.FeatureNotSupported, $"unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0");
+
     public static PgError PasswordFailed(string user) =>
         new("FATAL", SqlState.InvalidPassword, $"password authentication failed for user \"{user}\"");
 

@@ -48,7 +48,7 @@ public static class StartupPacketReader
         }
 
         if (code >> 16 != 3)
-            throw new ProtocolViolationException($"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0");
+            throw new PgErrorException(PgErrors.UnsupportedProtocol(code >> 16, code & 0xFFFF));
 
         var parameters = new List<KeyValuePair<string, string>>();
         while (true)

@@ -88,6 +88,38 @@ public sealed class ServerConnection : IPooledConnection
         await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         ScramClient? scram = null;
+        await ReadUntilReadyAsync((code, body) =>
+        {
+            switch (code)
+            {
+                case BackendCode.Authentication:
+                    scram = AnswerAuthentication(body, scram);
+                    break;
+                case BackendCode.ParameterStatus:
+                    var (name, value) = MessageParser.ParameterStatus(body);
+                    Parameters[name] = value;
+                    StartupParameters.Add(new(name, value));
+                    break;
+                case BackendCode.BackendKeyData:
+                    (ProcessId, SecretKey) = MessageParser.BackendKeyData(body);
+                    break;
+                case BackendCode.ErrorResponse:
+                    var error = MessageParser.ErrorResponse(body);
+                    throw new ServerLoginException(error.Code is SqlState.InvalidPassword or SqlState.InvalidAuthorizationSpecification
+                        ? PgErrors.ServerLoginFailed(Target.Database, error.Message)
+                        : error with { Severity = "FATAL" });
+                // NoticeResponse and NegotiateProtocolVersion need no answer.
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private delegate void FrameHandler(byte code, ReadOnlySpan<byte> body);
+
+    /// <summary>Reads whole messages until ReadyForQuery, handing each other one to <paramref name="handle"/> and
+    /// flushing whatever the handler wrote (authentication answers) after each read. Used only while no client is
+    /// bound: at login and for login-time checks.</summary>
+    private async Task ReadUntilReadyAsync(FrameHandler handle, CancellationToken cancellationToken)
+    {
         byte[]? scratch = null;
         while (true)
         {
@@ -98,30 +130,10 @@ public sealed class ServerConnection : IPooledConnection
             {
                 while (!done && FrameReader.TryReadFrame(ref buffer, 1024 * 1024, out var header, out var frame))
                 {
-                    var body = FrameReader.Body(frame, ref scratch);
-                    switch (header.Code)
-                    {
-                        case BackendCode.Authentication:
-                            scram = AnswerAuthentication(body, scram);
-                            break;
-                        case BackendCode.ParameterStatus:
-                            var (name, value) = MessageParser.ParameterStatus(body);
-                            Parameters[name] = value;
-                            StartupParameters.Add(new(name, value));
-                            break;
-                        case BackendCode.BackendKeyData:
-                            (ProcessId, SecretKey) = MessageParser.BackendKeyData(body);
-                            break;
-                        case BackendCode.ErrorResponse:
-                            var error = MessageParser.ErrorResponse(body);
-                            throw new ServerLoginException(error.Code is SqlState.InvalidPassword or SqlState.InvalidAuthorizationSpecification
-                                ? PgErrors.ServerLoginFailed(Target.Database, error.Message)
-                                : error with { Severity = "FATAL" });
-                        case BackendCode.ReadyForQuery:
-                            done = true;
-                            break;
-                        // NoticeResponse and NegotiateProtocolVersion need no answer.
-                    }
+                    if (header.Code == BackendCode.ReadyForQuery)
+                        done = true;
+                    else
+                        handle(header.Code, FrameReader.Body(frame, ref scratch));
                 }
             }
             finally
@@ -132,7 +144,7 @@ public sealed class ServerConnection : IPooledConnection
                 return;
             await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (result.IsCompleted)
-                throw new ServerLoginException(PgErrors.ServerUnavailable(Target.Database, "PostgreSQL closed the connection during login"));
+                throw new ServerLoginException(PgErrors.ServerUnavailable(Target.Database, "PostgreSQL closed the connection"));
         }
     }
 
@@ -143,40 +155,17 @@ public sealed class ServerConnection : IPooledConnection
         MessageWriter.WriteQuery(Output, sql);
         await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         PgError? error = null;
-        byte[]? scratch = null;
-        while (true)
+        await ReadUntilReadyAsync((code, body) =>
         {
-            var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            var done = false;
-            try
+            if (code == BackendCode.ErrorResponse)
+                error ??= MessageParser.ErrorResponse(body);
+            else if (code == BackendCode.ParameterStatus)
             {
-                while (!done && FrameReader.TryReadFrame(ref buffer, 1024 * 1024, out var header, out var frame))
-                {
-                    switch (header.Code)
-                    {
-                        case BackendCode.ErrorResponse:
-                            error ??= MessageParser.ErrorResponse(FrameReader.Body(frame, ref scratch));
-                            break;
-                        case BackendCode.ParameterStatus:
-                            var (name, value) = MessageParser.ParameterStatus(FrameReader.Body(frame, ref scratch));
-                            Parameters[name] = value;
-                            break;
-                        case BackendCode.ReadyForQuery:
-                            done = true;
-                            break;
-                    }
-                }
+                var (name, value) = MessageParser.ParameterStatus(body);
+                Parameters[name] = value;
             }
-            finally
-            {
-                Input.AdvanceTo(buffer.Start, buffer.End);
-            }
-            if (done)
-                return error;
-            if (result.IsCompleted)
-                throw new IOException("PostgreSQL closed the connection");
-        }
+        }, cancellationToken).ConfigureAwait(false);
+        return error;
     }
 
     private ScramClient? AnswerAuthentication(ReadOnlySpan<byte> body, ScramClient? scram)

@@ -112,6 +112,8 @@ public sealed class ScramTests
         var bytes = System.Text.Encoding.ASCII.GetBytes(inner).Concat(new byte[] { 1, 2, 3, 4 }).ToArray();
         Assert.Equal("md5" + Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(bytes)), response);
         Assert.Equal(response, Md5Password.Response(stored, "u", [1, 2, 3, 4]));
+        Assert.Equal(response, Md5Password.Response(stored.ToUpperInvariant().Replace("MD5", "md5"), "u", [1, 2, 3, 4]));
+        Assert.False(Md5Password.IsHash("md5-this-is-a-35-char-plain-passwor")); // not hex: a password
     }
 
     private static string Hex(string text) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(text)));

@@ -67,10 +67,11 @@ public sealed class StartupPacketReaderTests
     }
 
     [Fact]
-    public void TryRead_Protocol2_Refused()
+    public void TryRead_Protocol2_RefusedAsNotSupported()
     {
         var buffer = Packet(2 << 16, Encoding.UTF8.GetBytes("\0"));
-        Assert.Throws<ProtocolViolationException>(() => StartupPacketReader.TryRead(ref buffer, out _));
+        var error = Assert.Throws<PgErrorException>(() => StartupPacketReader.TryRead(ref buffer, out _));
+        Assert.Equal("0A000", error.Error.Code);
     }
 
     private static ReadOnlySequence<byte> Packet(int code, byte[] body)
