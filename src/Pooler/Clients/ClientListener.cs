@@ -57,7 +57,17 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context) :
                 continue;
             }
 
-            var session = new ClientSession(Connection.FromAccepted(accepted), context);
+            Pipelines.Sockets.Unofficial.SocketConnection connection;
+            try
+            {
+                connection = Connection.FromAccepted(accepted);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                accepted.Dispose(); // the peer was gone before we could set it up; the accept loop goes on
+                continue;
+            }
+            var session = new ClientSession(connection, context);
             // On the thread pool, never inline on the accept loop nor on whatever context started the listener.
             var run = Task.Run(session.RunAsync, CancellationToken.None);
             _sessions[session] = run;
