@@ -20,7 +20,8 @@ trap cleanup EXIT
 
 echo "$password" > "$work/pw"; chmod 644 "$work/pw"
 "${as_pg[@]}" "$bin/initdb" -D "$work/data" -U postgres --pwfile="$work/pw" --auth=scram-sha-256 -E UTF8 --locale=C >/dev/null
-"${as_pg[@]}" "$bin/pg_ctl" -D "$work/data" -w -l "$work/pg.log" -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
+"${as_pg[@]}" "$bin/pg_ctl" -D "$work/data" -w -l "$work/pg.log" -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" start >/dev/null ||
+  { echo "PostgreSQL did not start (port $pg_port busy?):"; cat "$work/pg.log"; exit 1; }
 export PGPASSWORD=$password PGHOST=127.0.0.1 PGUSER=postgres
 "$bin/pgbench" -i -s 10 -q -p $pg_port postgres >/dev/null 2>&1
 
