@@ -6,6 +6,7 @@ using System.IO.Pipelines;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
+using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
 
@@ -145,7 +146,7 @@ public sealed partial class ClientSession
         {
             await output.FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
         {
             // The server died under us: its pump sees the same failure and reports it to the client.
         }

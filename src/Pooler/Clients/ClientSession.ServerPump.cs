@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
+using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
 
@@ -52,7 +53,7 @@ public sealed partial class ClientSession
                     break;
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
         {
             _context.Logger.LogDebug(ex, "Server connection {Server} failed", server);
         }
@@ -108,7 +109,7 @@ public sealed partial class ClientSession
                             SkipFrame(original, ref buffer, ref runStart, forward, header.FrameLength);
                         else
                             buffer = buffer.Slice(header.FrameLength);
-                        if (OnReadyForQuery(server, status, swallowing))
+                        if (OnReadyForQuery(status, swallowing))
                             return PumpStep.Release;
                         continue;
                     case BackendCode.ParameterStatus:
@@ -173,12 +174,10 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Settles one owed reply. Returns true when the server must go back to the pool now.</summary>
-    private bool OnReadyForQuery(ServerConnection server, byte status, bool swallowed)
+    private bool OnReadyForQuery(byte status, bool swallowed)
     {
         lock (_sync)
         {
-            if (_context.Logger.IsEnabled(LogLevel.Trace))
-                _context.Logger.LogTrace("RFQ {Status} from {Server} for client {Pid}: pending {Pending} unsynced {Unsynced} swallowed {Swallowed}", (char)status, server, _processId, _pendingReplies, _unsynced, swallowed);
             if (swallowed) _swallow--;
             _pendingReplies--;
             _transactionStatus = status;
@@ -224,7 +223,7 @@ public sealed partial class ClientSession
         {
             await _output.FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
         {
             // The client vanished; its own loop notices and cleans the server up.
         }

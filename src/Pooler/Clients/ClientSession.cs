@@ -7,6 +7,7 @@ using Pipelines.Sockets.Unofficial;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
+using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
 
@@ -106,7 +107,7 @@ public sealed partial class ClientSession
                     break;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ex is OperationCanceledException || ConnectionErrors.IsDisconnect(ex))
         {
             // Closing anyway.
         }
@@ -124,7 +125,7 @@ public sealed partial class ClientSession
             MessageWriter.WriteErrorResponse(_output, error);
             await _output.FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
         {
             // The client is already gone.
         }

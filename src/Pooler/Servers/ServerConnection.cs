@@ -230,7 +230,7 @@ public sealed class ServerConnection : IPooledConnection
             Input.AdvanceTo(result.Buffer.Start);
             return clean;
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
         {
             return false; // the pipe completed with the socket's error (reset, keepalive timeout)
         }

@@ -1,0 +1,13 @@
+// What "the peer or its pipe is gone" looks like as an exception, named once for every read/write/flush site.
+using System.Net.Sockets;
+
+namespace Tuki.Pool.Pooler.Transport;
+
+public static class ConnectionErrors
+{
+    /// <summary>True for the exceptions a socket pipe raises once its connection is reset, closed or disposed
+    /// (InvalidOperationException: reading or writing a completed pipe). These are normal ends of a connection,
+    /// never bugs to log as errors.</summary>
+    public static bool IsDisconnect(Exception ex) =>
+        ex is IOException or ObjectDisposedException or InvalidOperationException or SocketException;
+}
