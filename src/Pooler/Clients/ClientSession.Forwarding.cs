@@ -28,7 +28,7 @@ public sealed partial class ClientSession
     private bool _flushing;
     private bool _releaseDeferred;
 
-    private enum ForwardStep { NeedMoreData, NeedServer, Terminate }
+    private enum ForwardStep { NeedMoreData, NeedServer, Terminate, WaitForReplies, AnswerLocally }
 
     private async Task<ClientExit> ForwardClientAsync()
     {
@@ -40,11 +40,22 @@ public sealed partial class ClientSession
             ForwardStep step;
             try
             {
-                while ((step = ForwardFrames(ref buffer, ref flushTarget)) == ForwardStep.NeedServer)
+                while ((step = ForwardFrames(ref buffer, ref flushTarget)) is ForwardStep.NeedServer or ForwardStep.WaitForReplies or ForwardStep.AnswerLocally)
                 {
                     if (Volatile.Read(ref _serverLost))
                         return ClientExit.ServerLost;
-                    await AcquireServerAsync().ConfigureAwait(false);
+                    if (step == ForwardStep.NeedServer)
+                        await AcquireServerAsync().ConfigureAwait(false);
+                    else if (step == ForwardStep.AnswerLocally)
+                        await AnswerLocallyAsync().ConfigureAwait(false);
+                    else
+                    {
+                        // The Parse we wait for may still sit in our unflushed output.
+                        if (flushTarget is not null)
+                            await FlushServerAsync(flushTarget).ConfigureAwait(false);
+                        flushTarget = null;
+                        await WaitForRepliesAsync().ConfigureAwait(false);
+                    }
                 }
             }
             finally
@@ -109,6 +120,11 @@ public sealed partial class ClientSession
                     return ForwardStep.NeedMoreData;
                 if (_server is null)
                 {
+                    if (header.Code == FrontendCode.Query && whole && _inspect && TryAnswerLocally(buffer.Slice(0, header.FrameLength)))
+                    {
+                        buffer = buffer.Slice(header.FrameLength);
+                        return ForwardStep.AnswerLocally;
+                    }
                     if (header.Code is not (FrontendCode.CopyData or FrontendCode.CopyDone or FrontendCode.CopyFail or FrontendCode.Flush))
                         return ForwardStep.NeedServer;
                     // COPY data after the server already ended the COPY with an error (and was released), or a
@@ -117,6 +133,25 @@ public sealed partial class ClientSession
                     _clientSkipRemaining = header.FrameLength - available;
                     buffer = buffer.Slice(available);
                     continue;
+                }
+
+                if (_inspect && header.Code is FrontendCode.Query or FrontendCode.Parse or FrontendCode.Bind or FrontendCode.Describe or FrontendCode.Close)
+                {
+                    var look = header.Code == FrontendCode.Query
+                        ? ForwardQuery(ref buffer, header, whole)
+                        : ForwardStatementMessage(ref buffer, header, whole);
+                    if (look == Look.NeedMoreData)
+                        return ForwardStep.NeedMoreData;
+                    if (look == Look.WaitForReplies)
+                        return ForwardStep.WaitForReplies;
+                    if (look == Look.Forwarded)
+                    {
+                        flushTarget = _server.Output;
+                        _flushing = true;
+                        if (_clientStreamRemaining > 0)
+                            return ForwardStep.NeedMoreData;
+                        continue;
+                    }
                 }
 
                 CountRequest(header.Code);
@@ -169,10 +204,10 @@ public sealed partial class ClientSession
         {
             case FrontendCode.Query:
             case FrontendCode.FunctionCall:
-                _pendingReplies++;
+                ExpectReadyForQuery();
                 break;
             case FrontendCode.Sync:
-                _pendingReplies++;
+                ExpectReadyForQuery();
                 _unsynced = false;
                 break;
             case FrontendCode.CopyData:
@@ -227,12 +262,15 @@ public sealed partial class ClientSession
             _transactionStatus = TransactionStatus.Idle;
             _serverStreamRemaining = 0;
             _releaseDeferred = false;
+            _settingsChanged = false;
+            _statementsReset = false;
+            ResetReplyTracking();
             if (BuildParameterSync(server) is { } queries)
             {
                 foreach (var sql in queries)
                 {
                     MessageWriter.WriteQuery(server.Output, sql);
-                    _pendingReplies++;
+                    ExpectReadyForQuery();
                     _swallow++;
                 }
                 _flushing = true; // flushed with the client's frames that follow

@@ -44,6 +44,7 @@ public sealed partial class ClientSession
             if (!config.Databases.ContainsKey(_database))
                 throw new PgErrorException(PgErrors.UnknownDatabase(_database));
             _pool = _context.Pools.GetOrCreate(new PoolKey(_database, _user));
+            ApplyPoolRules(config.Databases[_database].Pool);
             var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
             await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
             await WelcomeAsync(serverParameters).ConfigureAwait(false);

@@ -1,8 +1,9 @@
 // Per-client session settings in transaction mode. What the client asked for at startup (application_name,
 // client_encoding, DateStyle, options=-c ...) and what it later changed that the server reports (ParameterStatus)
 // belongs to the client, not to whichever server runs its next transaction. Before forwarding on a freshly bound
-// server, the differences are applied with one SET/RESET query whose replies are swallowed; it is pipelined with
-// the client's own messages, so it costs server CPU but no extra round trip.
+// server, the differences are applied with RESET and set_config queries whose replies are swallowed; they are
+// pipelined with the client's own messages, so they cost server CPU but no extra round trip. Settings PostgreSQL
+// does not report (statement_timeout, role, ...) join the same table when the client changes them (SessionState).
 using System.Text;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
@@ -19,7 +20,7 @@ public sealed partial class ClientSession
     private static readonly HashSet<string> SettableReported = new(StringComparer.OrdinalIgnoreCase)
     {
         "application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone",
-        "standard_conforming_strings", "search_path", "default_transaction_read_only",
+        "standard_conforming_strings", "search_path", "default_transaction_read_only", "session_authorization",
     };
 
     private Dictionary<string, string>? _desired; // null for the many clients that ask for nothing special
@@ -59,7 +60,10 @@ public sealed partial class ClientSession
             {
                 if (server.Parameters.TryGetValue(name, out var current) && current == value)
                     continue;
-                (sets ??= new()).Append("SET ").Append(QuoteIdentifier(name)).Append(" TO ").Append(QuoteLiteral(value)).Append(';');
+                // set_config reads the value as postgresql.conf would, so list settings (search_path = a, b) keep
+                // their elements; SET name TO 'a, b' would make it one quoted name.
+                (sets ??= new("SELECT ")).Append(sets.Length > 7 ? ", " : "").Append("set_config(").Append(QuoteLiteral(name))
+                    .Append(", ").Append(QuoteLiteral(value)).Append(", false)");
                 nonAscii |= !System.Text.Ascii.IsValid(value);
                 server.Parameters[name] = value;
             }

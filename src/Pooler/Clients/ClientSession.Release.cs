@@ -43,7 +43,7 @@ public sealed partial class ClientSession
                 if (_unsynced)
                 {
                     MessageWriter.WriteSync(server.Output);
-                    _pendingReplies++;
+                    ExpectReadyForQuery();
                     _unsynced = false;
                 }
                 WriteRollbackIfIdleInTransactionLocked(server);
@@ -70,7 +70,7 @@ public sealed partial class ClientSession
         if (_server != server || _pendingReplies > 0)
             return;
         MessageWriter.WriteQuery(server.Output, "ROLLBACK");
-        _pendingReplies++;
+        ExpectReadyForQuery();
         _swallow++;
     }
 
@@ -95,6 +95,11 @@ public sealed partial class ClientSession
             var signalled = await WaitForPumpOrSignalAsync(pump, limit - elapsed).ConfigureAwait(false);
             if (pump.IsCompleted)
                 return;
+            lock (_sync)
+            {
+                if (_server != server)
+                    return; // released: the pump may be resetting it (reset_query), never cancel that
+            }
             if (signalled)
             {
                 lock (_sync) WriteRollbackIfIdleInTransactionLocked(server);

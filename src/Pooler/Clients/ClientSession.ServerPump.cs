@@ -3,6 +3,7 @@
 // is 'I', the server goes back to the pool. Status 'T'/'E' keeps it bound.
 using System.Buffers;
 using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
@@ -44,9 +45,26 @@ public sealed partial class ClientSession
 
                 if (step == PumpStep.Release)
                 {
+                    if (_settingsChanged || server.StatementsUncertain || (_clientGone && HoldsServer))
+                    {
+                        // A round trip is due first: let the client have its ReadyForQuery meanwhile.
+                        await FlushClientAsync().ConfigureAwait(false);
+                        if (!await PrepareForPoolAsync(server).ConfigureAwait(false))
+                        {
+                            _pool!.Discard(server, DisconnectReason.ResetFailed);
+                            return;
+                        }
+                        ReleaseToPool(server);
+                        return;
+                    }
                     ReleaseToPool(server);
                     await FlushClientAsync().ConfigureAwait(false);
                     return;
+                }
+                if (_statementModeViolated)
+                {
+                    _statementModeViolated = false;
+                    EndStatementModeViolation();
                 }
                 await FlushClientAsync().ConfigureAwait(false);
                 if (result.IsCompleted)
@@ -140,10 +158,25 @@ public sealed partial class ClientSession
                         }
                         if (IsFatal(frame, ref scratch))
                             _fatalForwarded = true;
+                        if (_statementsReset)
+                            server.StatementsUncertain = true; // the DISCARD/DEALLOCATE may be what failed
                         break;
                     case BackendCode.CopyInResponse:
                         lock (_sync) _copyIn = true;
                         break;
+                    case BackendCode.ParseComplete:
+                    case BackendCode.CloseComplete:
+                        if (swallowing || _statements is null)
+                            break;
+                        var action = OnStatementReply(server, header.Code);
+                        if (action == Statements.ReplyAction.Forward)
+                            break;
+                        Flush(original, ref runStart, buffer.Start, forward);
+                        if (action == Statements.ReplyAction.AnswerParse && forward)
+                            _output.Write(Statements.StatementMessages.ParseComplete);
+                        buffer = buffer.Slice(header.FrameLength);
+                        runStart = buffer.Start;
+                        continue;
                 }
 
                 if (swallowing)
@@ -180,11 +213,16 @@ public sealed partial class ClientSession
         {
             if (swallowed) _swallow--;
             _pendingReplies--;
+            SettleGroup();
             _transactionStatus = status;
             if (_pendingReplies > 0 || _unsynced)
                 return false;
+            if (status != TransactionStatus.Idle && _mode == PoolMode.Statement && !swallowed && !_clientGone)
+                _statementModeViolated = true;
             if (status == TransactionStatus.Idle)
             {
+                if (HoldsServer && !_clientGone)
+                    return false; // pinned or session mode: the server stays until the client leaves
                 if (_flushing || _clientStreamRemaining > 0)
                 {
                     _releaseDeferred = true; // the client loop still holds the server's writer
@@ -205,7 +243,7 @@ public sealed partial class ClientSession
         lock (_sync)
         {
             if (_server != server || _pendingReplies > 0 || _unsynced || _flushing || _clientStreamRemaining > 0
-                || _transactionStatus != TransactionStatus.Idle)
+                || _transactionStatus != TransactionStatus.Idle || (HoldsServer && !_clientGone))
                 return false;
             _server = null;
             return true;
@@ -248,6 +286,8 @@ public sealed partial class ClientSession
                 _server = null;
             _serverLost = true;
             clientGone = _clientGone;
+            _replyWaiter?.TrySetResult();
+            _replyWaiter = null;
         }
         _pool!.Discard(server, DisconnectReason.ServerGone);
         if (clientGone)

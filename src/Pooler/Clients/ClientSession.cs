@@ -1,6 +1,7 @@
 // One client connection: startup → auth → transaction loop → close. The pieces live in partial files by concern:
 // Login (startup, auth, welcome), Forwarding (client → server), ServerPump (server → client), Release (a client
-// that leaves while bound), Parameters (per-client session settings), Cancel.
+// that leaves while bound), Parameters (per-client session settings), SessionState (SET tracking, pinning, modes),
+// Statements (named prepared statements across servers), Cancel.
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 using Pipelines.Sockets.Unofficial;
@@ -83,6 +84,8 @@ public sealed partial class ClientSession
         {
             if (_processId != 0)
                 _context.CancelKeys.Unregister(_processId);
+            if (_pinned)
+                _pool!.Unpin();
             _context.ReleaseClient();
             await CloseAsync().ConfigureAwait(false);
         }

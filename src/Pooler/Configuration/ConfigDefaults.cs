@@ -28,6 +28,7 @@ internal static class ConfigDefaults
 
     // Upper bounds: far above any sane setting, low enough that a stray extra digit is caught.
     public const int MaxPoolSize = 10_000;
+    public const int MaxPreparedStatements = 100_000;
     public const int MaxClientConnections = 1_000_000;
     public const int MaxDatabaseConnections = 1_000_000;
 

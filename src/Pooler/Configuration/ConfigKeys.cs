@@ -11,6 +11,7 @@ internal static class ConfigKeys
     private static readonly string[] PoolKeys =
     [
         "mode", "size", "min_size", "reserve_size", "max_client_connections",
+        "max_prepared_statements", "pinning", "max_pinned", "reset_query",
         "timeouts",
         "timeouts.query_wait", "timeouts.server_connect", "timeouts.server_idle",
         "timeouts.server_lifetime", "timeouts.client_login", "timeouts.idle_transaction",

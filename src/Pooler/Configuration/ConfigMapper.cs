@@ -50,6 +50,10 @@ internal static class ConfigMapper
         var minSize = section.Int("min_size", 0, ConfigDefaults.MaxPoolSize) ?? inherited.MinSize;
         var reserveSize = section.Int("reserve_size", 0, ConfigDefaults.MaxPoolSize) ?? inherited.ReserveSize;
         var maxClients = section.Int("max_client_connections", 1, ConfigDefaults.MaxClientConnections) ?? inherited.MaxClientConnections;
+        var maxPrepared = section.Int("max_prepared_statements", 0, ConfigDefaults.MaxPreparedStatements) ?? inherited.MaxPreparedStatements;
+        var pinning = section.Choice("pinning", EnumSpellings.PinningPolicies) ?? inherited.Pinning;
+        var maxPinned = section.Int("max_pinned", 0, ConfigDefaults.MaxPoolSize) ?? inherited.MaxPinned;
+        var resetQuery = section.String("reset_query") ?? inherited.ResetQuery;
 
         var timeouts = section.Section("timeouts");
         var inheritedTimeouts = inherited.Timeouts;
@@ -59,7 +63,8 @@ internal static class ConfigMapper
             ServerIdle: timeouts.Duration("server_idle", allowZero: true) ?? inheritedTimeouts.ServerIdle,
             ServerLifetime: timeouts.Duration("server_lifetime", allowZero: true) ?? inheritedTimeouts.ServerLifetime,
             ClientLogin: timeouts.Duration("client_login", allowZero: false) ?? inheritedTimeouts.ClientLogin,
-            IdleTransaction: timeouts.Duration("idle_transaction", allowZero: true) ?? inheritedTimeouts.IdleTransaction));
+            IdleTransaction: timeouts.Duration("idle_transaction", allowZero: true) ?? inheritedTimeouts.IdleTransaction),
+            maxPrepared, pinning, maxPinned, resetQuery);
     }
 
     private static DatabaseConfig ReadDatabase(string name, YamlSection section, PoolConfig pool) => new(

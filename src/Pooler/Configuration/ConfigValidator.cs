@@ -54,8 +54,10 @@ internal static class ConfigValidator
     /// so a config never promises behaviour the pooler does not have. Each message says what works today.</summary>
     private static void CheckImplemented(PoolConfig pool, string path, List<Finding> findings)
     {
-        if (pool.Mode != PoolMode.Transaction)
-            findings.Add(Found(path + ".mode", $"{EnumSpellings.NameOf(pool.Mode)} pooling is not available yet; only transaction is supported in this version"));
+        if (string.IsNullOrWhiteSpace(pool.ResetQuery))
+            findings.Add(Found(path + ".reset_query", "must not be empty (the default is DISCARD ALL)"));
+        if (pool.MaxPinned is { } maxPinned && maxPinned > pool.Size)
+            findings.Add(Found(path + ".max_pinned", $"must not exceed size ({pool.Size}): pinned clients would starve the pool"));
         if (pool.ReserveSize != 0)
             findings.Add(Found(path + ".reserve_size", "reserve pools are not available yet; only 0 is supported in this version"));
         if (pool.Timeouts.IdleTransaction != TimeSpan.Zero)

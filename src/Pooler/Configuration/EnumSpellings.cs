@@ -9,6 +9,11 @@ internal static class EnumSpellings
     public static readonly IReadOnlyList<(string Name, PoolMode Value)> PoolModes =
         [("transaction", PoolMode.Transaction), ("session", PoolMode.Session), ("statement", PoolMode.Statement)];
 
+    public static readonly IReadOnlyList<(string Name, PinningPolicy Value)> PinningPolicies =
+        [("pin", PinningPolicy.Pin), ("error", PinningPolicy.Error)];
+
+    public static string NameOf(PinningPolicy policy) => PinningPolicies.First(pair => pair.Value == policy).Name;
+
     public static string NameOf(AuthType type) => AuthTypes.First(pair => pair.Value == type).Name;
 
     public static string NameOf(PoolMode mode) => PoolModes.First(pair => pair.Value == mode).Name;

@@ -39,14 +39,27 @@ public sealed record TimeoutsConfig(
     TimeSpan ClientLogin,
     TimeSpan IdleTransaction);
 
-/// <summary><c>pool</c> (defaults) or <c>databases.X.pool</c> (defaults with the override applied).</summary>
+/// <summary><c>pool.pinning</c>: what a client gets when it uses session state that transaction pooling cannot
+/// share (LISTEN, session advisory locks, temp tables, WITH HOLD cursors, SQL PREPARE).</summary>
+public enum PinningPolicy { Pin, Error }
+
+/// <summary><c>pool</c> (defaults) or <c>databases.X.pool</c> (defaults with the override applied).
+/// <see cref="MaxPinned"/> null means "half of <see cref="Size"/>, at least 1".</summary>
 public sealed record PoolConfig(
     PoolMode Mode,
     int Size,
     int MinSize,
     int ReserveSize,
     int MaxClientConnections,
-    TimeoutsConfig Timeouts);
+    TimeoutsConfig Timeouts,
+    int MaxPreparedStatements = 200,
+    PinningPolicy Pinning = PinningPolicy.Pin,
+    int? MaxPinned = null,
+    string ResetQuery = "DISCARD ALL")
+{
+    /// <summary>Pinned clients allowed at once per pool, so they can never take every server.</summary>
+    public int EffectiveMaxPinned => MaxPinned ?? Math.Max(1, Size / 2);
+}
 
 /// <summary><c>databases.X</c>. <see cref="Pool"/> is the effective pool settings for this database.</summary>
 public sealed record DatabaseConfig(

@@ -75,7 +75,7 @@ public sealed class PoolerRuntime : IAsyncDisposable
     private PoolSettings SettingsFor(PoolKey key)
     {
         var pool = Config.Databases[key.Database].Pool;
-        return new PoolSettings(pool.Size, pool.MinSize, pool.Timeouts.QueryWait, pool.Timeouts.ServerIdle, pool.Timeouts.ServerLifetime);
+        return new PoolSettings(pool.Size, pool.MinSize, pool.Timeouts.QueryWait, pool.Timeouts.ServerIdle, pool.Timeouts.ServerLifetime, pool.EffectiveMaxPinned);
     }
 
     private Func<CancellationToken, Task<IPooledConnection>> ConnectorFor(PoolKey key)

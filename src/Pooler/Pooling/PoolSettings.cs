@@ -6,7 +6,8 @@ public sealed record PoolSettings(
     int MinSize,
     TimeSpan QueryWait,
     TimeSpan ServerIdle,
-    TimeSpan ServerLifetime)
+    TimeSpan ServerLifetime,
+    int MaxPinned = 1)
 {
     public static readonly TimeSpan NoLimit = TimeSpan.Zero;
 }

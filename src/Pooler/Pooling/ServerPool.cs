@@ -12,6 +12,7 @@ public sealed class ServerPool
     private int _total;    // open + opening; bounded by Settings.Size
     private int _active;   // rented out
     private int _waiting;  // live waiters
+    private int _pinned;   // clients holding a server until they disconnect (transaction mode's exceptions)
 
     public ServerPool(PoolKey key, PoolSettings settings, DatabaseGroup group,
         Func<CancellationToken, Task<IPooledConnection>> connect, TimeProvider? time = null)
@@ -37,6 +38,25 @@ public sealed class ServerPool
 
     /// <summary>ParameterStatus values reported by this pool's servers at startup; sent to logging-in clients.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters { get; set; }
+
+    /// <summary>Clients pinned to their server right now (<see cref="TryPin"/>).</summary>
+    public int Pinned => Volatile.Read(ref _pinned);
+
+    /// <summary>Counts a client that keeps its server until it disconnects; false once
+    /// <see cref="PoolSettings.MaxPinned"/> clients are pinned, so pinned clients can never take every server.</summary>
+    public bool TryPin()
+    {
+        while (true)
+        {
+            var pinned = Volatile.Read(ref _pinned);
+            if (pinned >= Settings.MaxPinned)
+                return false;
+            if (Interlocked.CompareExchange(ref _pinned, pinned + 1, pinned) == pinned)
+                return true;
+        }
+    }
+
+    public void Unpin() => Interlocked.Decrement(ref _pinned);
 
     public PoolCounts Counts
     {

@@ -44,6 +44,23 @@ public static class MessageParser
         return new PgError(hasV ? severity : localizedSeverity, code, message, hint);
     }
 
+    /// <summary>The columns of a DataRow in text format (null for SQL NULL).</summary>
+    public static string?[] DataRow(ReadOnlySpan<byte> body)
+    {
+        var columns = new string?[BinaryPrimitives.ReadInt16BigEndian(body)];
+        body = body[2..];
+        for (var i = 0; i < columns.Length; i++)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(body);
+            body = body[4..];
+            if (length < 0)
+                continue;
+            columns[i] = System.Text.Encoding.UTF8.GetString(body[..length]);
+            body = body[length..];
+        }
+        return columns;
+    }
+
     public static int AuthenticationCode(ReadOnlySpan<byte> body)
     {
         if (body.Length < 4)

@@ -100,6 +100,32 @@ public static class MessageWriter
         m.End();
     }
 
+    /// <summary>CommandComplete: tag.</summary>
+    public static void WriteCommandComplete(IBufferWriter<byte> writer, string tag)
+    {
+        var m = new SpanWriter(writer, BackendCode.CommandComplete, 4 + CStringLength(tag));
+        m.CString(tag);
+        m.End();
+    }
+
+    /// <summary>Parse: statement name, then the body of a client's Parse after its name (text, parameter types).</summary>
+    public static void WriteParse(IBufferWriter<byte> writer, ReadOnlySpan<byte> name, ReadOnlySpan<byte> bodyAfterName)
+    {
+        var m = new SpanWriter(writer, FrontendCode.Parse, 4 + name.Length + 1 + bodyAfterName.Length);
+        m.CString(name);
+        m.Bytes(bodyAfterName);
+        m.End();
+    }
+
+    /// <summary>Close of a prepared statement: 'S', name.</summary>
+    public static void WriteCloseStatement(IBufferWriter<byte> writer, ReadOnlySpan<byte> name)
+    {
+        var m = new SpanWriter(writer, FrontendCode.Close, 4 + 1 + name.Length + 1);
+        m.Byte((byte)'S');
+        m.CString(name);
+        m.End();
+    }
+
     /// <summary>Sync: header only.</summary>
     public static void WriteSync(IBufferWriter<byte> writer)
     {
@@ -204,6 +230,12 @@ public static class MessageWriter
         public void CString(string value)
         {
             _position += Utf8.GetBytes(value, _span.Slice(_position));
+            _span[_position++] = 0;
+        }
+
+        public void CString(ReadOnlySpan<byte> value)
+        {
+            Bytes(value);
             _span[_position++] = 0;
         }
 

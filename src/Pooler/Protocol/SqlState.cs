@@ -16,6 +16,8 @@ public static class SqlState
     public const string InvalidCatalogName = "3D000";
     // Class 53 — Insufficient Resources
     public const string TooManyConnections = "53300";
+    // Class 54 — Program Limit Exceeded
+    public const string ProgramLimitExceeded = "54000";
     // Class 57 — Operator Intervention
     public const string QueryCanceled = "57014";
     public const string AdminShutdown = "57P01";

@@ -44,6 +44,14 @@ public sealed class ServerConnection : IPooledConnection
     /// so the server must not be reused.</summary>
     public bool ParametersUncertain { get; set; }
 
+    /// <summary>The pooler-named prepared statements this server holds (transaction mode); created by the first
+    /// client that needs it, with the pool's <c>max_prepared_statements</c>.</summary>
+    public Statements.ServerStatementCache? Statements { get; set; }
+
+    /// <summary>A DISCARD/DEALLOCATE failed part-way, so <see cref="Statements"/> may be wrong: the server is
+    /// cleaned with DEALLOCATE ALL before its next client.</summary>
+    public bool StatementsUncertain { get; set; }
+
     public static async Task<ServerConnection> ConnectAsync(ServerTarget target, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -166,6 +174,39 @@ public sealed class ServerConnection : IPooledConnection
             }
         }, cancellationToken).ConfigureAwait(false);
         return error;
+    }
+
+    /// <summary>Runs one simple query while no client is bound and returns its rows (text format) or its error.</summary>
+    public async Task<(List<string?[]> Rows, PgError? Error)> QueryAsync(string sql, CancellationToken cancellationToken)
+    {
+        MessageWriter.WriteQuery(Output, sql);
+        await Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        var rows = new List<string?[]>();
+        PgError? error = null;
+        await ReadUntilReadyAsync((code, body) =>
+        {
+            if (code == BackendCode.DataRow)
+                rows.Add(MessageParser.DataRow(body));
+            else if (code == BackendCode.ErrorResponse)
+                error ??= MessageParser.ErrorResponse(body);
+            else if (code == BackendCode.ParameterStatus)
+            {
+                var (name, value) = MessageParser.ParameterStatus(body);
+                Parameters[name] = value;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        return (rows, error);
+    }
+
+    /// <summary>After a reset query (DISCARD ALL): nothing prepared, and every setting not reported again is back
+    /// at its connection-time value.</summary>
+    public void ForgetSessionState()
+    {
+        Statements?.Clear();
+        StatementsUncertain = false;
+        foreach (var name in Parameters.Keys.ToList())
+            if (!StartupParameters.Exists(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)))
+                Parameters.Remove(name);
     }
 
     private ScramClient? AnswerAuthentication(ReadOnlySpan<byte> body, ScramClient? scram)

@@ -107,9 +107,22 @@ public class YamlConfigLoaderDefaultsTests
         Assert.Equal(PoolMode.Transaction, md5.Pool.Mode);
     }
 
+    [Fact]
+    public void Parse_SessionFeatures_MapToRecords()
+    {
+        var config = ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\npool: { mode: session, size: 10, max_prepared_statements: 50, pinning: error, reset_query: 'RESET ALL' }");
+
+        Assert.Equal(PoolMode.Session, config.Pool.Mode);
+        Assert.Equal(50, config.Pool.MaxPreparedStatements);
+        Assert.Equal(PinningPolicy.Error, config.Pool.Pinning);
+        Assert.Equal(5, config.Pool.EffectiveMaxPinned);
+        Assert.Equal("RESET ALL", config.Pool.ResetQuery);
+        Assert.Equal(PoolMode.Statement, ConfigTestData.ParseValid(ConfigTestData.MinimalYaml + "\npool: { mode: statement }").Pool.Mode);
+    }
+
     [Theory]
-    [InlineData("pool: { mode: session }", "pool.mode: session pooling is not available yet; only transaction is supported in this version")]
-    [InlineData("pool: { mode: statement }", "pool.mode: statement pooling is not available yet; only transaction is supported in this version")]
+    [InlineData("pool: { size: 4, max_pinned: 5 }", "pool.max_pinned: must not exceed size (4): pinned clients would starve the pool")]
+    [InlineData("pool: { pinning: sometimes }", "pool.pinning: expected pin or error, got sometimes")]
     [InlineData("pool: { reserve_size: 2 }", "pool.reserve_size: reserve pools are not available yet; only 0 is supported in this version")]
     [InlineData("pool: { timeouts: { idle_transaction: 5s } }", "pool.timeouts.idle_transaction: the idle-in-transaction timeout is not available yet; only 0s is supported in this version")]
     public void Parse_FeatureNotBuiltYet_RefusedNotIgnored(string yaml, string expected)
