@@ -5,7 +5,10 @@ namespace Tuki.Pool.Pooler.IntegrationTests.Drivers;
 
 internal static class ToolRunner
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(string tool, string password, TimeSpan timeout, string stdin = "", params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(string tool, string password, TimeSpan timeout, string stdin = "", params string[] args) =>
+        RunAsync(tool, new Dictionary<string, string> { ["PGPASSWORD"] = password }, timeout, stdin, args);
+
+    public static async Task<(int ExitCode, string Output)> RunAsync(string tool, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string stdin, params string[] args)
     {
         var start = new ProcessStartInfo(tool)
         {
@@ -15,9 +18,9 @@ internal static class ToolRunner
             UseShellExecute = false,
         };
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["PGPASSWORD"] = password;
         start.Environment["PGSSLMODE"] = "prefer"; // exercise the SSLRequest → 'N' path, as psql does by default
         start.Environment["PGCONNECT_TIMEOUT"] = "15";
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         using var process = Process.Start(start)!;
         await process.StandardInput.WriteAsync(stdin);
         process.StandardInput.Close();
