@@ -134,7 +134,9 @@ INI
 printf '"app" "%s"\n' "$password" > "$work/userlist.txt"
 chmod 600 "$work/userlist.txt"; [[ ${#as_pg[@]} -gt 0 ]] && chown postgres "$work/userlist.txt" "$work/pgbouncer.ini"
 # PgBouncer refuses to run as root: as the postgres user, daemonized, stopped through its pid file.
-"${as_pg[@]}" "$pgbouncer" -d -q "$work/pgbouncer.ini"
+# runuser's PAM session drops the soft open-file limit back to 1024 ("accept() failed: Too many open
+# files" at the 1,000th client), so raise it again inside.
+"${as_pg[@]}" bash -c 'ulimit -Sn "$0" && exec "$1" -d -q "$2"' "$(ulimit -Hn)" "$pgbouncer" "$work/pgbouncer.ini"
 wait_port "$pgbouncer_port" 30 || { cat "$work/pgbouncer.log"; die "PgBouncer did not listen on $pgbouncer_port"; }
 pgbouncer_version=$("$pgbouncer" --version | head -n1)
 pgb_status=0; run_load pgbouncer "$pgbouncer_port" bench_pgbouncer || pgb_status=$?
