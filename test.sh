@@ -54,6 +54,27 @@ else
   or set TUKI_TEST_PG to an Npgsql connection string for a superuser, then run ./test.sh again."
 fi
 
+# ---- real drivers for tests/drivers (psycopg 3, asyncpg, JDBC, node-postgres, postgres.js) -------------
+debs=()
+/usr/bin/python3 -c 'import psycopg' 2>/dev/null || debs+=(python3-psycopg)
+/usr/bin/python3 -c 'import asyncpg' 2>/dev/null || debs+=(python3-asyncpg)
+[[ -f /usr/share/java/postgresql.jar ]] || debs+=(libpostgresql-jdbc-java)
+command -v java >/dev/null || debs+=(default-jre-headless)
+command -v npm >/dev/null || debs+=(nodejs npm)
+if ((${#debs[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    say "installing Debian's ${debs[*]} for the driver tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${debs[@]}" </dev/null
+  else
+    say "warning: missing ${debs[*]}: the driver tests that need them will fail (sudo apt-get install ${debs[*]})"
+  fi
+fi
+if [[ ! -d tests/drivers/node/node_modules ]] && command -v npm >/dev/null; then
+  say "installing the Node.js drivers (npm ci in tests/drivers/node)"
+  (cd tests/drivers/node && npm ci --no-audit --no-fund --loglevel=error) || say "warning: npm ci failed: the Node.js driver tests will fail"
+fi
+
 # ---- file descriptors: pooler tests open thousands of client connections ------------------------
 hard=$(ulimit -Hn)
 if [[ $hard != unlimited && $hard -lt 65536 ]]; then
