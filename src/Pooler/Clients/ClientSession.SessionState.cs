@@ -122,6 +122,8 @@ public sealed partial class ClientSession
         if (start < 0 || (body[start] | 0x20) != 'd' || body[^1] != 0)
             return false; // the cheap test that spares every other query the inspection
         var traits = SqlInspector.Inspect(body[..^1]);
+        if (!traits.Single)
+            return false;
         if (traits.Has(SqlTrait.DiscardAll))
         {
             _statements?.Clear();

@@ -51,7 +51,14 @@ public sealed partial class ClientSession
         var name = head.Slice(offset, length);
 
         if (header.Code == FrontendCode.Parse)
-            return whole ? ForwardParse(ref buffer, header, head, name) : name.IsEmpty ? Pass(header.Code) : NamedParseTooLong(header);
+        {
+            if (whole)
+                return ForwardParse(ref buffer, header, head, name);
+            if (name.IsEmpty || _statements is null)
+                return Pass(header.Code); // streamed as it arrives, not inspected
+            // A named Parse is needed whole (hashed, kept for other servers): wait for the rest if it may be kept.
+            return header.FrameLength <= MaxNamedParseLength ? Look.NeedMoreData : NamedParseTooLong(header);
+        }
 
         PreparedStatement? statement = null;
         if (_statements is null || !isStatement || name.IsEmpty || !_statements.TryGet(name, out statement))
@@ -94,10 +101,9 @@ public sealed partial class ClientSession
         var output = _server!.Output;
         if (_statements is null || name.IsEmpty)
         {
-            if (_statements is not null)
-                _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, null, null));
             if (replaced is null)
                 return Pass(header.Code);
+            Pass(header.Code);
             MessageWriter.WriteParse(output, name, rest);
         }
         else
@@ -180,11 +186,13 @@ public sealed partial class ClientSession
             _clientStreamRemaining = header.FrameLength - available;
     }
 
-    /// <summary>Forwarded unchanged by the caller; a Close still takes its place in the reply queue.</summary>
+    /// <summary>Forwarded unchanged (by the caller); a Parse or Close still takes its place in the reply queue. (A
+    /// malformed one gets an error instead of its reply: its entry is dropped with the rest of its group.)</summary>
     private Look Pass(byte code)
     {
-        if (code == FrontendCode.Close && _statements is not null)
-            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, null, null));
+        if (_statements is not null && code is FrontendCode.Parse or FrontendCode.Close)
+            _expected.Enqueue(new ExpectedReply(code == FrontendCode.Parse ? BackendCode.ParseComplete : BackendCode.CloseComplete,
+                ReplyAction.Forward, _rfqExpected, null, null));
         return Look.Pass;
     }
 

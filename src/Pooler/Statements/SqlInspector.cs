@@ -39,13 +39,7 @@ public static class SqlInspector
         if (ContainsEither(sql, "set_config"u8, "SET_CONFIG"u8))
             flags |= SqlTrait.ChangesSettings;
 
-        // DISCARD ALL / DEALLOCATE are handled by the pooler only when they are the whole text.
-        if (statements != 1)
-        {
-            flags &= ~(SqlTrait.DiscardAll | SqlTrait.DeallocateAll | SqlTrait.Deallocate);
-            deallocate = null;
-        }
-        return new SqlTraits(flags, pin, deallocate);
+        return new SqlTraits(flags, pin, deallocate, Single: statements == 1);
     }
 
     private static void InspectStatement(ReadOnlySpan<byte> first, ref Words words, ReadOnlySpan<byte> statement,

@@ -11,15 +11,16 @@ public enum SqlTrait
     NeedsPin = 2,
     /// <summary>BEGIN / START TRANSACTION (refused in statement mode).</summary>
     BeginsTransaction = 4,
-    /// <summary>The whole text is <c>DISCARD ALL</c>.</summary>
+    /// <summary>A <c>DISCARD ALL</c> statement.</summary>
     DiscardAll = 8,
-    /// <summary>The whole text is <c>DEALLOCATE [PREPARE] ALL</c>.</summary>
+    /// <summary>A <c>DEALLOCATE [PREPARE] ALL</c> statement.</summary>
     DeallocateAll = 16,
-    /// <summary>The whole text is <c>DEALLOCATE [PREPARE] name</c> (see <see cref="SqlTraits.DeallocateName"/>).</summary>
+    /// <summary>A <c>DEALLOCATE [PREPARE] name</c> statement (see <see cref="SqlTraits.DeallocateName"/>).</summary>
     Deallocate = 32,
 }
 
-public readonly record struct SqlTraits(SqlTrait Flags, string? PinFeature = null, string? DeallocateName = null)
+/// <param name="Single">The text holds one statement: only then may the pooler answer DISCARD/DEALLOCATE itself.</param>
+public readonly record struct SqlTraits(SqlTrait Flags, string? PinFeature = null, string? DeallocateName = null, bool Single = true)
 {
     public bool Has(SqlTrait trait) => (Flags & trait) != 0;
 }

@@ -120,6 +120,37 @@ public sealed class StatementProtocolTests(PostgresFixture pg)
         Assert.Equal((byte)'I', (await client.ReadUntilReadyAsync())[^1].Body[0]);
     }
 
+    [Fact]
+    public async Task LargeStatementsAndParameters_AreRenamedWhileStreamed()
+    {
+        var (pooler, db) = await StartAsync("large");
+        await using var _ = pooler;
+        await using var client = await LoginAsync(pooler, db);
+
+        // A 100 KB named statement (kept whole) and a 300 KB parameter bound to a named statement (streamed).
+        var big = "SELECT length('" + new string('x', 100_000) + "')";
+        await client.SendAsync([.. Parse("big", big), .. Parse("len", "SELECT length($1::text)"), .. Sync()]);
+        Assert.Equal("1 1 Z", Types(await client.ReadUntilReadyAsync()));
+        // Another client empties the only server (in a transaction, so the server itself runs it): both statements
+        // must be prepared again, pipelined in front of the client's Binds.
+        await using (var other = await LoginAsync(pooler, db))
+        {
+            await other.SendQueryAsync("BEGIN; DEALLOCATE ALL; COMMIT");
+            await other.ReadUntilReadyAsync();
+            await other.SendQueryAsync("SELECT count(*) FROM pg_prepared_statements");
+            Assert.Equal("0", Column((await other.ReadUntilReadyAsync())[1].Body));
+        }
+        var value = Encoding.UTF8.GetBytes(new string('y', 300_000));
+        byte[] length = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, value.Length);
+        var bind = Message('B', [.. CString(""), .. CString("len"), 0, 0, 0, 1, .. length, .. value, 0, 0]);
+        await client.SendAsync([.. Bind("big"), .. Execute(), .. bind, .. Execute(), .. Sync()]);
+        var reply = await client.ReadUntilReadyAsync();
+        Assert.Equal("2 D C 2 D C Z", Types(reply));
+        Assert.Equal("100000", Column(reply[1].Body));
+        Assert.Equal("300000", Column(reply[4].Body));
+    }
+
     private async Task<(PoolerHarness, (string Database, string User, string Password))> StartAsync(string name)
     {
         var db = await pg.CreateDatabaseAsync(name);

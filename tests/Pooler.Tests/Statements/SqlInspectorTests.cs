@@ -51,11 +51,12 @@ public sealed class SqlInspectorTests
     public void TransactionScopedFeatures_DoNotPin(string sql) => Assert.False(Inspect(sql).Has(SqlTrait.NeedsPin));
 
     [Fact]
-    public void DiscardAndDeallocate_OnlyAsTheWholeText()
+    public void DiscardAndDeallocate_AreSeen_AndSingleTellsWhetherAlone()
     {
         Assert.True(Inspect("DISCARD ALL").Has(SqlTrait.DiscardAll));
-        Assert.True(Inspect(" discard all ; ").Has(SqlTrait.DiscardAll));
-        Assert.False(Inspect("DISCARD ALL; SELECT 1").Has(SqlTrait.DiscardAll));
+        Assert.True(Inspect(" discard all ; ").Single);
+        Assert.True(Inspect("BEGIN; DISCARD ALL").Has(SqlTrait.DiscardAll));
+        Assert.False(Inspect("BEGIN; DEALLOCATE ALL; COMMIT").Single);
         Assert.False(Inspect("DISCARD TEMP").Has(SqlTrait.DiscardAll));
         Assert.True(Inspect("DEALLOCATE ALL").Has(SqlTrait.DeallocateAll));
         Assert.True(Inspect("DEALLOCATE PREPARE ALL").Has(SqlTrait.DeallocateAll));
