@@ -65,7 +65,28 @@ public sealed partial class ClientSession
         }
     }
 
-    /// <summary>Reads packets until a StartupMessage; answers SSL/GSS requests with 'N' and serves CancelRequest.</summary>
+    private bool _encrypted;
+
+    /// <summary>After 'S': the handshake, then every later byte goes through TLS (the startup packet included).</summary>
+    private async Task StartTlsAsync(ClientTlsConfig tls, CancellationToken cancellationToken)
+    {
+        var certificate = _context.Certificates.Get(tls.Certificate!, tls.Key!);
+        System.IO.Pipelines.IDuplexPipe pipe;
+        try
+        {
+            pipe = await Transport.Tls.AcceptAsync(_connection, certificate, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
+        {
+            _context.Logger.LogInformation("Client {Client} TLS handshake failed: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
+            throw new OperationCanceledException("TLS handshake failed", ex); // nothing can be said to this client in cleartext
+        }
+        (_input, _output) = (pipe.Input, pipe.Output);
+        _encrypted = true;
+    }
+
+    /// <summary>Reads packets until a StartupMessage; answers SSL requests with 'S' (listen.tls) or 'N', GSS requests
+    /// with 'N', and serves CancelRequest.</summary>
     private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
     {
         var encryptionAsked = new HashSet<StartupKind>();
@@ -98,9 +119,13 @@ public sealed partial class ClientSession
                     // libpq may try GSSENC then SSL, once each; anything more is a confused or hostile client.
                     if (!encryptionAsked.Add(packet.Kind))
                         throw new ProtocolViolationException($"duplicate {(packet.Kind == StartupKind.SslRequest ? "SSLRequest" : "GSSENCRequest")}");
-                    _output.GetSpan(1)[0] = (byte)'N';
+                    var tls = _context.Config.Listen.Tls;
+                    var accept = packet.Kind == StartupKind.SslRequest && tls.Mode != ClientTlsMode.Disable && !_encrypted;
+                    _output.GetSpan(1)[0] = accept ? (byte)'S' : (byte)'N';
                     _output.Advance(1);
                     await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if (accept)
+                        await StartTlsAsync(tls, cancellationToken).ConfigureAwait(false);
                     continue;
                 case StartupKind.CancelRequest:
                     var target = _context.CancelKeys.Find(packet.CancelProcessId, packet.CancelSecretKey);
@@ -108,6 +133,8 @@ public sealed partial class ClientSession
                         await target.ForwardCancelAsync().ConfigureAwait(false);
                     return null;
                 default:
+                    if (_context.Config.Listen.Tls.Mode == ClientTlsMode.Require && !_encrypted)
+                        throw new PgErrorException(PgErrors.TlsRequired());
                     var options = packet.Parameters.Where(p => p.Key.StartsWith("_pq_.", StringComparison.Ordinal)).Select(p => p.Key).ToList();
                     if ((packet.ProtocolVersion & 0xFFFF) != 0 || options.Count > 0)
                     {

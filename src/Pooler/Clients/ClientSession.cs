@@ -16,8 +16,8 @@ public sealed partial class ClientSession
 {
     private readonly SocketConnection _connection;
     private readonly ClientContext _context;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    private PipeReader _input;     // the socket's pipe, or the decrypted one after a TLS handshake (Login)
+    private PipeWriter _output;
 
     // Identity, set at login.
     private string _user = "";

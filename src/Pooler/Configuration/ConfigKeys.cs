@@ -21,12 +21,14 @@ internal static class ConfigKeys
     public static IReadOnlyList<string> All { get; } =
     [
         "listen", "listen.address", "listen.port",
+        "listen.tls", "listen.tls.mode", "listen.tls.certificate", "listen.tls.key",
         "metrics", "metrics.address", "metrics.port",
         "admin", "admin.users",
         "auth", "auth.type",
         "pool", .. PoolKeys.Select(key => "pool." + key),
         "databases", "databases.*",
         "databases.*.host", "databases.*.port", "databases.*.dbname", "databases.*.max_connections",
+        "databases.*.server_tls", "databases.*.server_tls.mode", "databases.*.server_tls.ca",
         "databases.*.pool", .. PoolKeys.Select(key => "databases.*.pool." + key),
         "users", "users.*", "users.*.password", "users.*.password_file",
     ];

@@ -16,7 +16,10 @@ internal static class ConfigMapper
         var listenSection = document.Section("listen");
         var listen = new ListenConfig(
             listenSection.IpAddress("address") ?? ConfigDefaults.Listen.Address,
-            listenSection.Int("port", 0, 65535) ?? ConfigDefaults.Listen.Port);
+            listenSection.Int("port", 0, 65535) ?? ConfigDefaults.Listen.Port)
+        {
+            Tls = ReadClientTls(listenSection.Section("tls"), context),
+        };
 
         // metrics.port 0 turns the endpoint off.
         var metricsSection = document.Section("metrics");
@@ -30,7 +33,7 @@ internal static class ConfigMapper
 
         var databases = new Dictionary<string, DatabaseConfig>(StringComparer.Ordinal);
         foreach (var (name, section) in document.Section("databases").Named())
-            databases[name] = ReadDatabase(name, section, pool);
+            databases[name] = ReadDatabase(name, section, pool, context);
 
         var users = new Dictionary<string, UserConfig>(StringComparer.Ordinal);
         foreach (var (name, section) in document.Section("users").Named())
@@ -67,13 +70,29 @@ internal static class ConfigMapper
             maxPrepared, pinning, maxPinned, resetQuery);
     }
 
-    private static DatabaseConfig ReadDatabase(string name, YamlSection section, PoolConfig pool) => new(
+    private static DatabaseConfig ReadDatabase(string name, YamlSection section, PoolConfig pool, ConfigReadContext context) => new(
         Name: name,
         Host: section.RequiredString("host") ?? "",
         Port: section.Int("port", 1, 65535) ?? ConfigDefaults.DatabasePort,
         DbName: section.String("dbname") ?? name,
         MaxConnections: section.Int("max_connections", 0, ConfigDefaults.MaxDatabaseConnections) ?? ConfigDefaults.DatabaseMaxConnections,
-        Pool: ReadPool(section.Section("pool"), pool));
+        Pool: ReadPool(section.Section("pool"), pool))
+    {
+        ServerTls = ReadServerTls(section.Section("server_tls"), context),
+    };
+
+    // File paths are relative to the folder of pooler.yaml, like password_file.
+    private static string? FilePath(YamlSection section, string key, ConfigReadContext context) =>
+        section.String(key) is { Length: > 0 } path ? Path.GetFullPath(path, context.BaseDirectory) : null;
+
+    private static ClientTlsConfig ReadClientTls(YamlSection section, ConfigReadContext context) => new(
+        section.Choice("mode", EnumSpellings.ClientTlsModes) ?? ClientTlsMode.Disable,
+        FilePath(section, "certificate", context),
+        FilePath(section, "key", context));
+
+    private static ServerTlsConfig ReadServerTls(YamlSection section, ConfigReadContext context) => new(
+        section.Choice("mode", EnumSpellings.ServerTlsModes) ?? ServerTlsConfig.Default.Mode,
+        FilePath(section, "ca", context));
 
     private static UserConfig ReadUser(string name, YamlSection section, ConfigReadContext context)
     {

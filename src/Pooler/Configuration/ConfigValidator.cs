@@ -13,6 +13,7 @@ internal static class ConfigValidator
         CheckMinSize(config.Pool, "pool", inheritedFrom: null, findings);
         CheckImplemented(config.Pool, "pool", findings);
 
+        CheckClientTls(config.Listen.Tls, findings);
         if (config.Databases.Count == 0)
             findings.Add(Found("databases", "at least one database is required"));
         foreach (var (name, database) in config.Databases)
@@ -62,6 +63,20 @@ internal static class ConfigValidator
             findings.Add(Found(path + ".reserve_size", "reserve pools are not available yet; only 0 is supported in this version"));
         if (pool.Timeouts.IdleTransaction != TimeSpan.Zero)
             findings.Add(Found(path + ".timeouts.idle_transaction", "the idle-in-transaction timeout is not available yet; only 0s is supported in this version"));
+    }
+
+    /// <summary>TLS toward clients needs a certificate and key that load now, not at the first client's handshake.</summary>
+    private static void CheckClientTls(ClientTlsConfig tls, List<Finding> findings)
+    {
+        if (tls.Mode == ClientTlsMode.Disable)
+            return;
+        if (tls.Certificate is null || tls.Key is null)
+        {
+            findings.Add(Found("listen.tls", $"mode {EnumSpellings.NameOf(tls.Mode)} needs both certificate and key (PEM files)"));
+            return;
+        }
+        if (Transport.TlsCertificates.Problem(tls.Certificate, tls.Key) is { } problem)
+            findings.Add(Found("listen.tls.certificate", problem));
     }
 
     /// <summary>Why a database or user name is unusable, or null. PostgreSQL strings are NUL-terminated on the

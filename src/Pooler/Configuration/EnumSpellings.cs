@@ -9,10 +9,21 @@ internal static class EnumSpellings
     public static readonly IReadOnlyList<(string Name, PoolMode Value)> PoolModes =
         [("transaction", PoolMode.Transaction), ("session", PoolMode.Session), ("statement", PoolMode.Statement)];
 
+    public static readonly IReadOnlyList<(string Name, ClientTlsMode Value)> ClientTlsModes =
+        [("disable", ClientTlsMode.Disable), ("allow", ClientTlsMode.Allow), ("require", ClientTlsMode.Require)];
+
+    public static readonly IReadOnlyList<(string Name, ServerTlsMode Value)> ServerTlsModes =
+        [("disable", ServerTlsMode.Disable), ("prefer", ServerTlsMode.Prefer), ("require", ServerTlsMode.Require),
+         ("verify-ca", ServerTlsMode.VerifyCa), ("verify-full", ServerTlsMode.VerifyFull)];
+
     public static readonly IReadOnlyList<(string Name, PinningPolicy Value)> PinningPolicies =
         [("pin", PinningPolicy.Pin), ("error", PinningPolicy.Error)];
 
     public static string NameOf(PinningPolicy policy) => PinningPolicies.First(pair => pair.Value == policy).Name;
+
+    public static string NameOf(ClientTlsMode mode) => ClientTlsModes.First(pair => pair.Value == mode).Name;
+
+    public static string NameOf(ServerTlsMode mode) => ServerTlsModes.First(pair => pair.Value == mode).Name;
 
     public static string NameOf(AuthType type) => AuthTypes.First(pair => pair.Value == type).Name;
 

@@ -13,7 +13,31 @@ public sealed record PoolerConfig(
     IReadOnlyDictionary<string, UserConfig> Users);
 
 /// <summary><c>listen</c>: where clients connect.</summary>
-public sealed record ListenConfig(string Address, int Port);
+public sealed record ListenConfig(string Address, int Port)
+{
+    /// <summary><c>listen.tls</c>.</summary>
+    public ClientTlsConfig Tls { get; init; } = ClientTlsConfig.Disabled;
+}
+
+/// <summary><c>listen.tls.mode</c>: disable (SSLRequest answered 'N'), allow (TLS for clients that ask), require
+/// (clients that do not ask are refused).</summary>
+public enum ClientTlsMode { Disable, Allow, Require }
+
+/// <summary><c>listen.tls</c>: PEM certificate (chain) and private key files, as absolute paths.</summary>
+public sealed record ClientTlsConfig(ClientTlsMode Mode, string? Certificate, string? Key)
+{
+    public static readonly ClientTlsConfig Disabled = new(ClientTlsMode.Disable, null, null);
+}
+
+/// <summary><c>databases.X.server_tls.mode</c>, as libpq's sslmode.</summary>
+public enum ServerTlsMode { Disable, Prefer, Require, VerifyCa, VerifyFull }
+
+/// <summary><c>databases.X.server_tls</c>: <see cref="Ca"/> is a PEM file of trusted roots for verify-ca/verify-full
+/// (absolute path; null = the system's roots).</summary>
+public sealed record ServerTlsConfig(ServerTlsMode Mode, string? Ca)
+{
+    public static readonly ServerTlsConfig Default = new(ServerTlsMode.Prefer, null);
+}
 
 /// <summary><c>metrics</c>: the Prometheus endpoint (<c>port: 0</c> disables it).</summary>
 public sealed record MetricsConfig(string Address, int Port);
@@ -68,7 +92,11 @@ public sealed record DatabaseConfig(
     int Port,
     string DbName,
     int MaxConnections,
-    PoolConfig Pool);
+    PoolConfig Pool)
+{
+    /// <summary><c>databases.X.server_tls</c>.</summary>
+    public ServerTlsConfig ServerTls { get; init; } = ServerTlsConfig.Default;
+}
 
 /// <summary><c>users.X</c>. <see cref="Password"/> is a plain password, an md5 hash (<c>md5...</c>)
 /// or a SCRAM verifier (<c>SCRAM-SHA-256$iter:salt$StoredKey:ServerKey</c>), after <c>${ENV}</c> expansion.</summary>

@@ -86,7 +86,10 @@ public sealed class PoolerRuntime : IAsyncDisposable
             var config = Config;
             var database = config.Databases[key.Database];
             config.Users.TryGetValue(key.User, out var user);
-            var target = new ServerTarget(database.Host, database.Port, database.DbName, key.User, user?.Password, database.Pool.Timeouts.ServerConnect);
+            var target = new ServerTarget(database.Host, database.Port, database.DbName, key.User, user?.Password, database.Pool.Timeouts.ServerConnect)
+            {
+                Tls = database.ServerTls,
+            };
             return await ServerConnection.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
         };
     }

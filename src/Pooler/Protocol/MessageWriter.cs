@@ -126,6 +126,14 @@ public static class MessageWriter
         m.End();
     }
 
+    /// <summary>SSLRequest: length 8 and the request code, no message type byte.</summary>
+    public static void WriteSslRequest(IBufferWriter<byte> writer)
+    {
+        var m = new SpanWriter(writer, null, 8);
+        m.Int32(StartupCode.SslRequest);
+        m.End();
+    }
+
     /// <summary>Sync: header only.</summary>
     public static void WriteSync(IBufferWriter<byte> writer)
     {

@@ -16,6 +16,10 @@ public static class PgErrors
         new("FATAL", SqlState.InvalidCatalogName, $"database \"{database}\" does not exist",
             "The pooler only serves the databases listed under 'databases' in pooler.yaml.");
 
+    public static PgError TlsRequired() =>
+        new("FATAL", SqlState.InvalidAuthorizationSpecification, "the pooler accepts only TLS connections",
+            "Connect with sslmode=require (or verify-ca/verify-full); listen.tls.mode is require.");
+
     public static PgError MissingUser() =>
         new("FATAL", SqlState.InvalidAuthorizationSpecification, "no PostgreSQL user name specified in startup packet");
 

@@ -4,6 +4,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Pipelines.Sockets.Unofficial;
 using Tuki.Pool.Pooler.Auth;
+using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Transport;
@@ -13,18 +14,20 @@ namespace Tuki.Pool.Pooler.Servers;
 public sealed class ServerConnection : IPooledConnection
 {
     private readonly SocketConnection _transport;
+    private readonly IDuplexPipe _pipe;   // the socket's, or the TLS one over it
     private int _closed;
 
-    private ServerConnection(SocketConnection transport, ServerTarget target, long createdTimestamp)
+    private ServerConnection(SocketConnection transport, IDuplexPipe pipe, ServerTarget target, long createdTimestamp)
     {
         _transport = transport;
+        _pipe = pipe;
         Target = target;
         CreatedTimestamp = createdTimestamp;
     }
 
     public ServerTarget Target { get; }
-    public PipeReader Input => _transport.Input;
-    public PipeWriter Output => _transport.Output;
+    public PipeReader Input => _pipe.Input;
+    public PipeWriter Output => _pipe.Output;
     public int ProcessId { get; private set; }
     public int SecretKey { get; private set; }
     public long CreatedTimestamp { get; }
@@ -70,7 +73,22 @@ public sealed class ServerConnection : IPooledConnection
             throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"connect to {target.Host}:{target.Port} failed: {ex.Message}"), ex);
         }
 
-        var server = new ServerConnection(transport, target, TimeProvider.System.GetTimestamp());
+        IDuplexPipe pipe;
+        try
+        {
+            pipe = await NegotiateTlsAsync(transport, target, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            transport.Dispose();
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"TLS negotiation did not finish within {target.ConnectTimeout.TotalSeconds:0.###}s"));
+            if (ex is System.Security.Authentication.AuthenticationException or IOException or System.Security.Cryptography.CryptographicException)
+                throw new ServerLoginException(PgErrors.ServerUnavailable(target.Database, $"TLS with {target.Host}:{target.Port} failed: {ex.Message}"), ex);
+            throw;
+        }
+
+        var server = new ServerConnection(transport, pipe, target, TimeProvider.System.GetTimestamp());
         try
         {
             await server.LoginAsync(timeout.Token).ConfigureAwait(false);
@@ -86,6 +104,44 @@ public sealed class ServerConnection : IPooledConnection
             server.Close(DisconnectReason.Error);
             throw;
         }
+    }
+
+    /// <summary>SSLRequest first unless server_tls.mode is disable; 'S' → TLS with the mode's checks, 'N' → cleartext
+    /// only for prefer.</summary>
+    private static async Task<IDuplexPipe> NegotiateTlsAsync(SocketConnection transport, ServerTarget target, CancellationToken cancellationToken)
+    {
+        var mode = target.Tls.Mode;
+        if (mode == ServerTlsMode.Disable)
+            return transport;
+        MessageWriter.WriteSslRequest(transport.Output);
+        await transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        byte answer;
+        while (true)
+        {
+            var result = await transport.Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Buffer.IsEmpty && result.IsCompleted)
+                throw new IOException("PostgreSQL closed the connection after SSLRequest");
+            if (result.Buffer.IsEmpty)
+            {
+                transport.Input.AdvanceTo(result.Buffer.Start);
+                continue;
+            }
+            answer = result.Buffer.FirstSpan[0];
+            // Bytes after 'S' would have been sent in cleartext before the handshake (CVE-2021-23222): refuse.
+            var extra = result.Buffer.Length > 1;
+            transport.Input.AdvanceTo(result.Buffer.GetPosition(1));
+            if (extra && answer == (byte)'S')
+                throw new IOException("unexpected data after the server's SSL answer");
+            break;
+        }
+        if (answer == (byte)'S')
+            return await Tls.ConnectAsync(transport, target.Host, verifyChain: mode >= ServerTlsMode.VerifyCa,
+                verifyName: mode == ServerTlsMode.VerifyFull, target.TrustedRoots, cancellationToken).ConfigureAwait(false);
+        if (answer != (byte)'N')
+            throw new IOException($"unexpected answer '{(char)answer}' to SSLRequest");
+        if (mode != ServerTlsMode.Prefer)
+            throw new IOException($"PostgreSQL does not accept TLS, and server_tls.mode is {EnumSpellings.NameOf(mode)}");
+        return transport;
     }
 
     /// <summary>StartupMessage, then answer whatever authentication PostgreSQL asks for, then collect

@@ -304,7 +304,38 @@ public sealed class PostgresFixture : IAsyncLifetime
             Password = cluster.SuperuserPassword,
             Database = "postgres",
         }.ConnectionString;
-        Description = $"local cluster ({binDir}, data in {cluster.Root})";
+        Description = $"local cluster ({binDir}, data in {cluster.Root}, TLS on)";
+        await EnableTlsAsync(cluster);
+    }
+
+    /// <summary>PEM files of the CA that signed the local cluster's certificate (localhost, 127.0.0.1), for tests of
+    /// server_tls verify-full; null when the server is not the fixture's own cluster.</summary>
+    public TestCertificates? ServerCertificates { get; private set; }
+
+    /// <summary>The local cluster serves TLS too (ssl=on, reloaded), so the pooler's default server_tls (prefer)
+    /// takes the TLS path in every integration test.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    async Task EnableTlsAsync(LocalCluster cluster)
+    {
+        var certificates = TestCertificates.Create(Path.Combine(cluster.Root, "tls"));
+        if (Environment.IsPrivilegedProcess)
+        {
+            await RunCheckedAsync("chown", ["-R", "postgres:postgres", certificates.Directory], asPostgres: false, cluster.Root, TimeSpan.FromSeconds(30));
+        }
+        await using var connection = new NpgsqlConnection(SuperuserConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        foreach (var sql in new[]
+        {
+            $"ALTER SYSTEM SET ssl_cert_file = '{certificates.CertificateFile}'",
+            $"ALTER SYSTEM SET ssl_key_file = '{certificates.KeyFile}'",
+            "ALTER SYSTEM SET ssl = on",
+            "SELECT pg_reload_conf()",
+        })
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        ServerCertificates = certificates;
     }
 
     /// <summary>Directory holding initdb and pg_ctl: <c>pg_config --bindir</c>, else the newest
