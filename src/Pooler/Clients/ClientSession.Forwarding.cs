@@ -56,6 +56,7 @@ public sealed partial class ClientSession
                 await FlushServerAsync(flushTarget).ConfigureAwait(false);
             if (step == ForwardStep.Terminate)
                 return ClientExit.Terminate;
+            if (result.IsCanceled && DrainDue()) throw new PgErrorException(PgErrors.Shutdown());
             if (result.IsCanceled || Volatile.Read(ref _serverLost))
                 return ClientExit.ServerLost;
             if (result.IsCompleted)
@@ -170,9 +171,11 @@ public sealed partial class ClientSession
             case FrontendCode.Query:
             case FrontendCode.FunctionCall:
                 _pendingReplies++;
+                OnRequestSent();
                 break;
             case FrontendCode.Sync:
                 _pendingReplies++;
+                OnRequestSent();
                 _unsynced = false;
                 break;
             case FrontendCode.CopyData:
@@ -202,6 +205,7 @@ public sealed partial class ClientSession
     private async Task AcquireServerAsync()
     {
         await _pump.ConfigureAwait(false);
+        var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
         IPooledConnection rented;
         try
         {
@@ -217,6 +221,7 @@ public sealed partial class ClientSession
         }
 
         var server = (ServerConnection)rented;
+        OnServerBound(waitStarted);
         lock (_sync)
         {
             _server = server;

@@ -138,6 +138,7 @@ public sealed partial class ClientSession
                             runStart = buffer.Start;
                             continue;
                         }
+                        OnServerError(frame);
                         if (IsFatal(frame, ref scratch))
                             _fatalForwarded = true;
                         break;
@@ -180,6 +181,7 @@ public sealed partial class ClientSession
         {
             if (swallowed) _swallow--;
             _pendingReplies--;
+            OnRequestDone(swallowed);
             _transactionStatus = status;
             if (_pendingReplies > 0 || _unsynced)
                 return false;
@@ -231,6 +233,7 @@ public sealed partial class ClientSession
 
     private void ReleaseToPool(ServerConnection server)
     {
+        OnTransactionReleased();
         if (server.ParametersUncertain)
             _pool!.Discard(server, DisconnectReason.Error);
         else if (!server.TryParkForCancel())

@@ -19,7 +19,7 @@ internal static class ConfigKeys
     /// <summary>Dotted patterns of every accepted key, sections included (<c>pool</c>, <c>pool.timeouts</c>).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        "listen", "listen.address", "listen.port",
+        "listen", "listen.address", "listen.port", "listen.reuse_port",
         "metrics", "metrics.address", "metrics.port",
         "admin", "admin.users",
         "auth", "auth.type",
@@ -28,6 +28,9 @@ internal static class ConfigKeys
         "databases.*.host", "databases.*.port", "databases.*.dbname", "databases.*.max_connections",
         "databases.*.pool", .. PoolKeys.Select(key => "databases.*.pool." + key),
         "users", "users.*", "users.*.password", "users.*.password_file",
+        "reload", "reload.watch_file",
+        "logging", "logging.format",
+        "shutdown_timeout",
     ];
 
     // Pattern of a mapping ("" for the root) -> the keys allowed directly inside it; built from All so the two can't drift.
