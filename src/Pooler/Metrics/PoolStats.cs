@@ -13,6 +13,7 @@ public sealed class PoolStats
     private readonly Histogram.Child? _waitSeconds;
     private readonly Histogram.Child? _transactionSeconds;
     private readonly Histogram.Child? _querySeconds;
+    private readonly Counter.Child[]? _disconnects; // by DisconnectReason, created up front so every reason shows 0
 
     // Totals since start; times in microseconds as PgBouncer's SHOW STATS gives them.
     private long _transactions, _queries, _transactionMicros, _queryMicros, _waitMicros, _waits;
@@ -29,6 +30,7 @@ public sealed class PoolStats
         _waitSeconds = metrics.WaitSeconds.WithLabels(key.Database, key.User);
         _transactionSeconds = metrics.TransactionSeconds.WithLabels(key.Database, key.User);
         _querySeconds = metrics.QuerySeconds.WithLabels(key.Database, key.User);
+        _disconnects = [.. Enum.GetValues<DisconnectReason>().Select(r => metrics.ServerDisconnects.WithLabels(key.Database, key.User, PoolerMetrics.ReasonLabel(r)))];
     }
 
     public PoolKey Key { get; }
@@ -89,8 +91,8 @@ public sealed class PoolStats
     public void ServerConnected() => Interlocked.Increment(ref _serverConnects);
     public void ServerConnectFailed() => Interlocked.Increment(ref _serverConnectFailures);
 
-    /// <summary>A server of this pool closed; counted by reason (rare: a labelled lookup is fine here).</summary>
-    public void ServerDisconnected(DisconnectReason reason) => _metrics?.ServerDisconnected(Key, reason);
+    /// <summary>A server of this pool closed; counted by reason.</summary>
+    public void ServerDisconnected(DisconnectReason reason) => _disconnects?[(int)reason].Inc();
 
     /// <summary>An error reached a client of this pool: <paramref name="kind"/> says who raised it.</summary>
     public void Error(ErrorKind kind, string sqlState) => _metrics?.Error(Key.Database, Key.User, kind, sqlState);

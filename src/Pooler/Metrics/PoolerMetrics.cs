@@ -97,9 +97,6 @@ public sealed class PoolerMetrics
 
     public IReadOnlyCollection<PoolStats> AllStats => (IReadOnlyCollection<PoolStats>)_stats.Values;
 
-    internal void ServerDisconnected(PoolKey key, DisconnectReason reason) =>
-        ServerDisconnects.WithLabels(key.Database, key.User, ReasonLabel(reason)).Inc();
-
     internal void Error(string database, string user, ErrorKind kind, string sqlState)
     {
         Errors.WithLabels(database, user, KindLabel(kind), SqlStateClass.Of(sqlState)).Inc();
