@@ -57,7 +57,7 @@ public sealed class PoolerMetrics
         Reloads = f.CreateCounter(Prefix + "config_reloads_total", "Configuration reloads (result: success, failure).", ["result"]);
         ConfigInfo = f.CreateGauge(Prefix + "config_info", "1 for the SHA-256 of the pooler.yaml currently applied.", ["hash"]);
         LastReload = f.CreateGauge(Prefix + "config_last_reload_timestamp_seconds", "When the configuration was last loaded successfully (Unix time).");
-        Ready = f.CreateGauge(Prefix + "ready", "1 when /readyz answers 200 (listening, a database reachable, not draining).");
+        Ready = f.CreateGauge(Prefix + "ready", "1 from start until a drain begins, then 0 (/readyz also checks that a database answers).");
 
         if (enabled)
             Registry.AddBeforeCollectCallback(UpdateFromSnapshot);
