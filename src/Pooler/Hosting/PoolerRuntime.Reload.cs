@@ -73,6 +73,7 @@ public sealed partial class PoolerRuntime
                 pool.Retire();
                 continue;
             }
+            pool.Reinstate();
             if (previous.Databases.TryGetValue(name, out var before)
                 && (before.Host, before.Port, before.DbName) != (database.Host, database.Port, database.DbName))
                 pool.BumpGeneration();

@@ -92,7 +92,7 @@ public sealed class MetricsEndpoint(IPEndPoint endpoint, PoolerMetrics metrics, 
         }
     }
 
-    /// <summary>Reads up to the blank line ending the headers; returns the path of a GET/HEAD, or null.</summary>
+    /// <summary>Reads up to the blank line ending the headers; returns the path of a GET, or null.</summary>
     private static async Task<string?> ReadRequestPathAsync(NetworkStream stream, CancellationToken cancellationToken)
     {
         var buffer = new byte[MaxRequestBytes];
@@ -109,7 +109,7 @@ public sealed class MetricsEndpoint(IPEndPoint endpoint, PoolerMetrics metrics, 
         var text = Encoding.ASCII.GetString(buffer, 0, filled);
         var line = text.AsSpan(0, Math.Max(0, text.IndexOf("\r\n", StringComparison.Ordinal)));
         var parts = line.ToString().Split(' ');
-        if (parts.Length != 3 || parts[0] is not ("GET" or "HEAD"))
+        if (parts.Length != 3 || parts[0] != "GET")
             return null;
         var target = parts[1];
         var query = target.IndexOf('?');

@@ -121,6 +121,8 @@ public sealed class PoolerMetrics
     /// <summary>Records the hash of the configuration now applied (first load and each successful reload).</summary>
     public void ConfigLoaded(string hash)
     {
+        if (hash.Length == 0)
+            return; // a config built in memory (tests): no file, no hash to show
         lock (_scrapeSync)
         {
             if (_loadedHash.Length > 0 && _loadedHash != hash)

@@ -234,6 +234,16 @@ public sealed class ServerPool
         CloseIdle(DisconnectReason.Retired);
     }
 
+    /// <summary>The database came back in a later reload: serve again, with servers opened from now on (any still
+    /// out from before its removal are retired by generation as they return).</summary>
+    public void Reinstate()
+    {
+        if (!Retired)
+            return;
+        Interlocked.Increment(ref _generation);
+        Retired = false;
+    }
+
     /// <summary>Closes every idle server (shutdown, RECONNECT).</summary>
     public void CloseIdle(DisconnectReason reason)
     {

@@ -80,6 +80,23 @@ public sealed class PoolReloadTests
     }
 
     [Fact]
+    public async Task Reinstate_AfterRetire_ServesAgainAndRetiresOnlyOldServers()
+    {
+        var pool = NewPool(2);
+        var before = (Fake)await pool.RentAsync();
+        pool.Retire();
+        pool.Reinstate();
+        var after = (Fake)await pool.RentAsync();
+
+        pool.Return(before);
+        pool.Return(after);
+
+        Assert.Equal(DisconnectReason.Retired, before.ClosedWith);
+        Assert.Null(after.ClosedWith);
+        Assert.False(pool.Retired);
+    }
+
+    [Fact]
     public async Task PauseResume_GateHoldsUntilResume()
     {
         var group = new DatabaseGroup("db", 0);
