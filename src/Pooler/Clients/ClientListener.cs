@@ -7,7 +7,7 @@ using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
 
-public sealed class ClientListener(IPEndPoint endpoint, ClientContext context) : IDisposable
+public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, bool reusePort = false) : IDisposable
 {
     // Login storms (hundreds of serverless instances starting at once) need a deep accept queue; the kernel
     // caps it at net.core.somaxconn.
@@ -20,9 +20,18 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context) :
 
     public int SessionCount => _sessions.Count;
 
+    /// <summary>The sessions alive right now (admin and metrics read them; shutdown drains them).</summary>
+    public ICollection<ClientSession> Sessions => _sessions.Keys;
+
+    // SO_REUSEPORT (Linux: SOL_SOCKET 1, option 15): .NET has no named constant for it.
+    private const int SolSocket = 1;
+    private const int SoReusePort = 15;
+
     public void Start()
     {
         _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (reusePort && OperatingSystem.IsLinux())
+            _socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1)); // a new process may bind too
         _socket.Bind(endpoint);
         _socket.Listen(Backlog);
     }

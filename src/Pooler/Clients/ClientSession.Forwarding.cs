@@ -67,6 +67,7 @@ public sealed partial class ClientSession
                 await FlushServerAsync(flushTarget).ConfigureAwait(false);
             if (step == ForwardStep.Terminate)
                 return ClientExit.Terminate;
+            if (result.IsCanceled && DrainDue()) throw new PgErrorException(PgErrors.Shutdown());
             if (result.IsCanceled || Volatile.Read(ref _serverLost))
                 return ClientExit.ServerLost;
             if (result.IsCompleted)
@@ -205,9 +206,11 @@ public sealed partial class ClientSession
             case FrontendCode.Query:
             case FrontendCode.FunctionCall:
                 ExpectReadyForQuery();
+                OnRequestSent();
                 break;
             case FrontendCode.Sync:
                 ExpectReadyForQuery();
+                OnRequestSent();
                 _unsynced = false;
                 break;
             case FrontendCode.CopyData:
@@ -237,6 +240,7 @@ public sealed partial class ClientSession
     private async Task AcquireServerAsync()
     {
         await _pump.ConfigureAwait(false);
+        var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
         IPooledConnection rented;
         try
         {
@@ -252,6 +256,7 @@ public sealed partial class ClientSession
         }
 
         var server = (ServerConnection)rented;
+        OnServerBound(waitStarted);
         lock (_sync)
         {
             _server = server;

@@ -37,18 +37,26 @@ public sealed partial class ClientSession
             if (startup["replication"] is { } replication && replication.ToLowerInvariant() is not ("false" or "0" or "off" or "no"))
                 throw new PgErrorException(PgErrors.ReplicationNotSupported());
             CollectStartupParameters(startup);
+            _applicationName = startup["application_name"];
 
             await AuthenticateAsync(timeout.Token).ConfigureAwait(false);
 
             var config = _context.Config;
+            if (AdminConsoleRequested(config))
+            {
+                await WelcomeAdminAsync().ConfigureAwait(false);
+                return true;
+            }
             if (!config.Databases.ContainsKey(_database))
                 throw new PgErrorException(PgErrors.UnknownDatabase(_database));
             _pool = _context.Pools.GetOrCreate(new PoolKey(_database, _user));
             ApplyPoolRules(config.Databases[_database].Pool);
             var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
             await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
+            OnLoggedIn();
             await WelcomeAsync(serverParameters).ConfigureAwait(false);
-            _context.Logger.LogDebug("Client {Client} logged in to {Database} as {User}", _connection.Socket.RemoteEndPoint, _database, _user);
+            _context.Logger.LogInformation("Client {Client} connected to {Database} as {User} (application_name {ApplicationName})",
+                _connection.Socket.RemoteEndPoint, _database, _user, _applicationName ?? "");
             return true;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_context.Shutdown.IsCancellationRequested)

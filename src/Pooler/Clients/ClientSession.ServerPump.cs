@@ -156,6 +156,7 @@ public sealed partial class ClientSession
                             runStart = buffer.Start;
                             continue;
                         }
+                        OnServerError(frame);
                         if (IsFatal(frame, ref scratch))
                             _fatalForwarded = true;
                         if (_statementsReset)
@@ -214,6 +215,7 @@ public sealed partial class ClientSession
             if (swallowed) _swallow--;
             _pendingReplies--;
             SettleGroup();
+            OnRequestDone(swallowed);
             _transactionStatus = status;
             if (_pendingReplies > 0 || _unsynced)
                 return false;
@@ -269,6 +271,7 @@ public sealed partial class ClientSession
 
     private void ReleaseToPool(ServerConnection server)
     {
+        OnTransactionReleased();
         if (server.ParametersUncertain)
             _pool!.Discard(server, DisconnectReason.Error);
         else if (!server.TryParkForCancel())

@@ -70,6 +70,7 @@ public sealed partial class ClientSession
                 return RaiseSql($"{traits.PinFeature} would pin this client to a server, but {_pool.Settings.MaxPinned} clients of database \"{_database}\", user \"{_user}\" are already pinned",
                     "Raise pool.max_pinned in pooler.yaml, or end other sessions that use LISTEN, session advisory locks, temp tables, WITH HOLD cursors or PREPARE.");
             _pinned = true;
+            MarkPinned();
             _context.Logger.LogDebug("Client {Client} pinned to its server by {Feature}", _connection.Socket.RemoteEndPoint, traits.PinFeature);
         }
         if (viaQuery || traits.Has(SqlTrait.DiscardAll) || traits.Has(SqlTrait.DeallocateAll))

@@ -116,12 +116,14 @@ public sealed partial class ClientSession
             var clientName = _statements.Set(name, statement);
             if (entry is not null)
             {
+                _stats?.PreparedHit();
                 // Already prepared here: a no-op Close takes the Parse's place, its reply becomes ParseComplete.
                 MessageWriter.WriteCloseStatement(output, PreparedStatement.NoneName);
                 _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.AnswerParse, _rfqExpected, entry.Statement, clientName));
             }
             else
             {
+                _stats?.PreparedMiss();
                 EvictFor(cache, statement, output);
                 MessageWriter.WriteParse(output, statement.ServerName, statement.Body);
                 _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, statement, clientName));
@@ -141,8 +143,11 @@ public sealed partial class ClientSession
         var entry = cache.Find(statement.Key);
         if (MustWaitFor(entry))
             return false;
+        if (entry is not null)
+            _stats?.PreparedHit();
         if (entry is null)
         {
+            _stats?.PreparedMiss();
             EvictFor(cache, statement, output);
             MessageWriter.WriteParse(output, statement.ServerName, statement.Body);
             _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Swallow, _rfqExpected, statement, null));
@@ -164,6 +169,7 @@ public sealed partial class ClientSession
     {
         if (cache.Add(statement, _rfqExpected) is { } evicted)
         {
+            _stats?.PreparedEvicted();
             MessageWriter.WriteCloseStatement(output, evicted.ServerName);
             _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, evicted, null));
         }

@@ -56,32 +56,39 @@ public sealed partial class ClientSession
         {
             if (!await LoginAsync(admitted).ConfigureAwait(false))
                 return;
+            if (_isAdmin)
+            {
+                await RunAdminAsync().ConfigureAwait(false);
+                return;
+            }
             var exit = await ForwardClientAsync().ConfigureAwait(false);
-            await ReleaseOnExitAsync(exit).ConfigureAwait(false);
+            await ExitAsync(exit).ConfigureAwait(false);
         }
         catch (PgErrorException ex)
         {
             // Finish with the server first: after that nothing else writes to the client.
-            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
             await SendFatalAsync(ex.Error).ConfigureAwait(false);
         }
         catch (ProtocolViolationException ex)
         {
             _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
-            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
             await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
         {
-            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             _context.Logger.LogError(ex, "Client session {Client} failed", _connection.Socket.RemoteEndPoint);
-            await ReleaseOnExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
         }
         finally
         {
+            ReportBytes();
+            LogDisconnect();
             if (_processId != 0)
                 _context.CancelKeys.Unregister(_processId);
             if (_pinned)
@@ -123,6 +130,7 @@ public sealed partial class ClientSession
     /// <summary>Sends a FATAL error and ends the session; used only while no server pump writes to the client.</summary>
     private async Task SendFatalAsync(PgError error)
     {
+        CountError(error);
         try
         {
             MessageWriter.WriteErrorResponse(_output, error);

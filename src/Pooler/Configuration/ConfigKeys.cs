@@ -20,7 +20,7 @@ internal static class ConfigKeys
     /// <summary>Dotted patterns of every accepted key, sections included (<c>pool</c>, <c>pool.timeouts</c>).</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        "listen", "listen.address", "listen.port",
+        "listen", "listen.address", "listen.port", "listen.reuse_port",
         "listen.tls", "listen.tls.mode", "listen.tls.certificate", "listen.tls.key",
         "metrics", "metrics.address", "metrics.port",
         "admin", "admin.users",
@@ -31,6 +31,9 @@ internal static class ConfigKeys
         "databases.*.server_tls", "databases.*.server_tls.mode", "databases.*.server_tls.ca",
         "databases.*.pool", .. PoolKeys.Select(key => "databases.*.pool." + key),
         "users", "users.*", "users.*.password", "users.*.password_file",
+        "reload", "reload.watch_file",
+        "logging", "logging.format",
+        "shutdown_timeout",
     ];
 
     // Pattern of a mapping ("" for the root) -> the keys allowed directly inside it; built from All so the two can't drift.

@@ -16,7 +16,8 @@ internal static class ConfigMapper
         var listenSection = document.Section("listen");
         var listen = new ListenConfig(
             listenSection.IpAddress("address") ?? ConfigDefaults.Listen.Address,
-            listenSection.Int("port", 0, 65535) ?? ConfigDefaults.Listen.Port)
+            listenSection.Int("port", 0, 65535) ?? ConfigDefaults.Listen.Port,
+            listenSection.Bool("reuse_port") ?? ConfigDefaults.Listen.ReusePort)
         {
             Tls = ReadClientTls(listenSection.Section("tls"), context),
         };
@@ -39,7 +40,12 @@ internal static class ConfigMapper
         foreach (var (name, section) in document.Section("users").Named())
             users[name] = ReadUser(name, section, context);
 
-        return new PoolerConfig(listen, metrics, admin, auth, pool, databases, users);
+        return new PoolerConfig(listen, metrics, admin, auth, pool, databases, users)
+        {
+            Reload = new ReloadConfig(document.Section("reload").Bool("watch_file") ?? ConfigDefaults.Reload.WatchFile),
+            Logging = new LoggingConfig(document.Section("logging").Choice("format", EnumSpellings.LogFormats) ?? ConfigDefaults.Logging.Format),
+            ShutdownTimeout = document.Duration("shutdown_timeout", allowZero: true) ?? ConfigDefaults.ShutdownTimeout,
+        };
     }
 
     // Top level: inherited = the built-in defaults. Under a database: inherited = the top-level pool, so a database

@@ -40,4 +40,18 @@ internal static class Durations
         }
         return false;
     }
+
+    /// <summary>The shortest way pooler.yaml could write <paramref name="value"/> (SHOW CONFIG).</summary>
+    public static string Show(TimeSpan value)
+    {
+        if (value == TimeSpan.Zero)
+            return "0";
+        for (var i = Units.Length - 1; i >= 0; i--)
+        {
+            var (unit, ticksPerUnit) = Units[i];
+            if (value.Ticks % ticksPerUnit == 0)
+                return (value.Ticks / ticksPerUnit).ToString(CultureInfo.InvariantCulture) + unit;
+        }
+        return value.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms";
+    }
 }

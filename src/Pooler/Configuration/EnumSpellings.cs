@@ -25,6 +25,9 @@ internal static class EnumSpellings
 
     public static string NameOf(ServerTlsMode mode) => ServerTlsModes.First(pair => pair.Value == mode).Name;
 
+    public static readonly IReadOnlyList<(string Name, LogFormat Value)> LogFormats =
+        [("text", LogFormat.Text), ("json", LogFormat.Json)];
+
     public static string NameOf(AuthType type) => AuthTypes.First(pair => pair.Value == type).Name;
 
     public static string NameOf(PoolMode mode) => PoolModes.First(pair => pair.Value == mode).Name;

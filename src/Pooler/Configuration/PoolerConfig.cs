@@ -10,10 +10,29 @@ public sealed record PoolerConfig(
     AuthConfig Auth,
     PoolConfig Pool,
     IReadOnlyDictionary<string, DatabaseConfig> Databases,
-    IReadOnlyDictionary<string, UserConfig> Users);
+    IReadOnlyDictionary<string, UserConfig> Users)
+{
+    /// <summary><c>reload</c>.</summary>
+    public ReloadConfig Reload { get; init; } = ConfigDefaults.Reload;
+
+    /// <summary><c>logging</c>.</summary>
+    public LoggingConfig Logging { get; init; } = ConfigDefaults.Logging;
+
+    /// <summary><c>shutdown_timeout</c>: how long a graceful shutdown lets open transactions finish.</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = ConfigDefaults.ShutdownTimeout;
+}
+
+/// <summary><c>reload</c>: what else besides SIGHUP and the admin RELOAD reloads the file.</summary>
+public sealed record ReloadConfig(bool WatchFile);
+
+/// <summary>Console log line format.</summary>
+public enum LogFormat { Text, Json }
+
+/// <summary><c>logging</c>.</summary>
+public sealed record LoggingConfig(LogFormat Format);
 
 /// <summary><c>listen</c>: where clients connect.</summary>
-public sealed record ListenConfig(string Address, int Port)
+public sealed record ListenConfig(string Address, int Port, bool ReusePort = false)
 {
     /// <summary><c>listen.tls</c>.</summary>
     public ClientTlsConfig Tls { get; init; } = ClientTlsConfig.Disabled;

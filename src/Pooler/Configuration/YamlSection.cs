@@ -78,6 +78,17 @@ internal sealed class YamlSection
         return text;
     }
 
+    /// <summary>true/false (YAML 1.2 core spellings only, so "yes"/"on" are not silently read as something else).</summary>
+    public bool? Bool(string key)
+    {
+        if (!TryText(key, out var path, out var text, out var shown))
+            return null;
+        if (text is "true" or "false")
+            return text == "true";
+        _context.Error(path, $"expected true or false, got {shown}");
+        return null;
+    }
+
     public int? Int(string key, int min, int max)
     {
         if (!TryText(key, out var path, out var text, out var shown))

@@ -1,42 +1,68 @@
-// Composes the pooler from a config: pools, client secrets, the listener, the janitor. Hosted by the generic host
-// (PoolerHostedService) in production and directly by integration tests (port 0, config written in the test).
+// Composes the pooler from a config: pools, client secrets, the listener, the janitor, metrics and the admin
+// console. Hosted by the generic host (PoolerHostedService) in production and directly by integration tests (port
+// 0, config written in the test). Partial files: Control (admin verbs, drain), Reload, View (read-only snapshot).
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Admin;
 using Tuki.Pool.Pooler.Auth;
 using Tuki.Pool.Pooler.Clients;
 using Tuki.Pool.Pooler.Configuration;
+using Tuki.Pool.Pooler.Metrics;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Servers;
 
 namespace Tuki.Pool.Pooler.Hosting;
 
-public sealed class PoolerRuntime : IAsyncDisposable
+public sealed partial class PoolerRuntime : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ClientListener _listener;
     private readonly PoolJanitor _janitor;
+    private readonly MetricsEndpoint? _metricsEndpoint;
     private volatile PoolerConfig _config;
+    // Every database ever configured, removed ones included: their pools drain with the last known address.
+    private readonly ConcurrentDictionary<string, DatabaseConfig> _databases = new(StringComparer.Ordinal);
+    // Every open server connection, for SHOW SERVERS and WAIT_CLOSE.
+    private readonly ConcurrentDictionary<ServerConnection, TrackedServer> _servers = new();
     private Task _accepting = Task.CompletedTask;
     private Task _sweeping = Task.CompletedTask;
+    private Task _serving = Task.CompletedTask;
+    private bool _started;
 
-    public PoolerRuntime(PoolerConfig config, ILoggerFactory loggerFactory)
+    public PoolerRuntime(PoolerConfig config, ILoggerFactory loggerFactory, string? configPath = null, string configHash = "")
     {
         _config = config;
+        _configPath = configPath is null ? null : Path.GetFullPath(configPath);
+        foreach (var (name, database) in config.Databases)
+            _databases[name] = database;
         _logger = loggerFactory.CreateLogger("Tuki.Pool.Pooler");
-        Pools = new PoolRegistry(SettingsFor, db => Config.Databases.TryGetValue(db, out var d) ? d.MaxConnections : 0, ConnectorFor);
+        Metrics = new PoolerMetrics(enabled: config.Metrics.Port != 0, BuildSnapshot);
+        Metrics.ConfigLoaded(configHash);
+        Pools = new PoolRegistry(SettingsFor, db => _databases.TryGetValue(db, out var d) ? d.MaxConnections : 0, ConnectorFor);
         var secrets = new ClientSecrets(user => Config.Users.TryGetValue(user, out var u) ? (true, u.Password) : (false, null));
-        Clients = new ClientContext(() => Config, Pools, secrets, loggerFactory.CreateLogger("Tuki.Pool.Pooler.Clients"), _stopping.Token);
-        _listener = new ClientListener(new IPEndPoint(IPAddress.Parse(config.Listen.Address), config.Listen.Port), Clients);
+        Clients = new ClientContext(() => Config, Pools, secrets, loggerFactory.CreateLogger("Tuki.Pool.Pooler.Clients"), _stopping.Token, Metrics);
+        Clients.Admin = new AdminCommands(this, this);
+        _listener = new ClientListener(new IPEndPoint(IPAddress.Parse(config.Listen.Address), config.Listen.Port), Clients, config.Listen.ReusePort);
         _janitor = new PoolJanitor(Pools, loggerFactory.CreateLogger<PoolJanitor>());
+        if (config.Metrics.Port != 0)
+        {
+            _metricsEndpoint = new MetricsEndpoint(new IPEndPoint(IPAddress.Parse(config.Metrics.Address), config.Metrics.Port),
+                Metrics, ReadinessAsync, loggerFactory.CreateLogger("Tuki.Pool.Pooler.Metrics"));
+        }
     }
 
     public PoolerConfig Config => _config;
     public PoolRegistry Pools { get; }
     public ClientContext Clients { get; }
+    public PoolerMetrics Metrics { get; }
 
     /// <summary>The address clients connect to (the real port when the config asked for port 0).</summary>
     public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    /// <summary>The metrics endpoint's address, or null when <c>metrics.port</c> is 0.</summary>
+    public IPEndPoint? MetricsEndPoint => _metricsEndpoint?.LocalEndPoint;
 
     public void Start()
     {
@@ -45,52 +71,74 @@ public sealed class PoolerRuntime : IAsyncDisposable
         foreach (var user in Config.Users.Keys)
             Clients.Secrets.Scram(user);
         _listener.Start();
-        // Both loops run on the thread pool, detached from the caller's synchronization context (a test runner's).
+        _metricsEndpoint?.Start();
+        // The loops run on the thread pool, detached from the caller's synchronization context (a test runner's).
         _accepting = Task.Run(() => _listener.AcceptLoopAsync(_stopping.Token));
         _sweeping = Task.Run(() => _janitor.RunAsync(_stopping.Token));
-        _logger.LogInformation("Tuki.Pool listening on {Endpoint} for {Databases} database(s)", LocalEndPoint, Config.Databases.Count);
-    }
-
-    public async Task StopAsync()
-    {
-        if (_stopping.IsCancellationRequested)
-            return;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener.StopAccepting();
-        await _accepting.ConfigureAwait(false);
-        await _listener.CloseSessionsAsync().ConfigureAwait(false);
-        await _sweeping.ConfigureAwait(false);
-        foreach (var pool in Pools.Pools)
-            pool.CloseIdle(DisconnectReason.Shutdown);
-        _logger.LogInformation("Tuki.Pool stopped");
+        if (_metricsEndpoint is not null)
+            _serving = Task.Run(() => _metricsEndpoint.ServeAsync(_stopping.Token));
+        StartWatchingFile();
+        _started = true;
+        Metrics.SetReady(true);
+        _logger.LogInformation("Tuki.Pool listening on {Endpoint} for {Databases} database(s); metrics on {Metrics}",
+            LocalEndPoint, Config.Databases.Count, MetricsEndPoint?.ToString() ?? "(off)");
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
         _listener.Dispose();
+        _metricsEndpoint?.Dispose();
+        _watcher?.Dispose();
+        if (_debounce is not null)
+            await _debounce.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 
     private PoolSettings SettingsFor(PoolKey key)
     {
-        var pool = Config.Databases[key.Database].Pool;
+        var pool = _databases[key.Database].Pool;
         return new PoolSettings(pool.Size, pool.MinSize, pool.Timeouts.QueryWait, pool.Timeouts.ServerIdle, pool.Timeouts.ServerLifetime, pool.EffectiveMaxPinned);
     }
 
     private Func<CancellationToken, Task<IPooledConnection>> ConnectorFor(PoolKey key)
     {
+        var stats = Metrics.For(key);
         return async cancellationToken =>
         {
-            // Read the config at connect time so a reload's new address applies to new server connections.
+            // Read the config at connect time so a reload's new address applies to new server connections; a
+            // removed database keeps its last address while its pools drain.
             var config = Config;
-            var database = config.Databases[key.Database];
+            var database = _databases[key.Database];
             config.Users.TryGetValue(key.User, out var user);
             var target = new ServerTarget(database.Host, database.Port, database.DbName, key.User, user?.Password, database.Pool.Timeouts.ServerConnect)
             {
                 Tls = database.ServerTls,
             };
-            return await ServerConnection.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+            ServerConnection server;
+            try
+            {
+                server = await ServerConnection.ConnectAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                stats.ServerConnectFailed();
+                throw;
+            }
+            stats.ServerConnected();
+            System.Net.EndPoint? local = null;
+            try { local = server.LocalEndPoint; } catch (ObjectDisposedException) { }
+            _servers[server] = new TrackedServer(key, local as IPEndPoint, DateTime.UtcNow);
+            server.Closed = (closed, reason) =>
+            {
+                _servers.TryRemove(closed, out _);
+                stats.ServerDisconnected(reason);
+            };
+            if (server.IsClosed)
+                _servers.TryRemove(server, out _);
+            return server;
         };
     }
+
+    private sealed record TrackedServer(PoolKey Key, IPEndPoint? Local, DateTime ConnectedAt);
 }

@@ -13,13 +13,46 @@ public sealed class DatabaseGroup(string database, int maxConnections)
 
     public string Database { get; } = database;
 
-    /// <summary>0 means no cap.</summary>
-    public int MaxConnections { get; internal set; } = maxConnections;
+    /// <summary>0 means no cap. Changed by a reload: a lower cap takes effect as servers close.</summary>
+    public int MaxConnections { get; set; } = maxConnections;
 
     /// <summary>Server connections open or opening for this database, all users together.</summary>
     public int Count { get { lock (Sync) return _count; } }
 
     internal void Add(ServerPool pool) { lock (Sync) _pools.Add(pool); }
+
+    // PAUSE / KILL: new transactions wait at this gate until RESUME; null when open.
+    private TaskCompletionSource? _pauseGate;
+
+    public bool Paused => Volatile.Read(ref _pauseGate) is not null;
+
+    /// <summary>Completes at once when not paused; otherwise when RESUME opens the gate.</summary>
+    public Task WaitUntilResumedAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _pauseGate) is { } gate ? gate.Task.WaitAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <summary>Closes the gate: transactions already running finish, new ones wait (PAUSE).</summary>
+    public void Pause()
+    {
+        lock (Sync) _pauseGate ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Opens the gate; waiting transactions go on (RESUME).</summary>
+    public void Resume()
+    {
+        TaskCompletionSource? gate;
+        lock (Sync)
+        {
+            gate = _pauseGate;
+            _pauseGate = null;
+        }
+        gate?.TrySetResult();
+    }
+
+    /// <summary>The pools of this database (a copy).</summary>
+    public IReadOnlyList<ServerPool> PoolsSnapshot()
+    {
+        lock (Sync) return [.. _pools];
+    }
 
     /// <summary>Caller holds <see cref="Sync"/>. Only with <paramref name="mayEvict"/> may it close another pool's
     /// idle server (returned in <paramref name="evicted"/> for the caller to close outside the lock).</summary>

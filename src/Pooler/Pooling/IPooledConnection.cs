@@ -9,6 +9,9 @@ public interface IPooledConnection
     /// <summary>When it last went back to the idle stack; set by the pool.</summary>
     long IdleSinceTimestamp { get; set; }
 
+    /// <summary>The pool generation it was opened in; set by the pool (see <see cref="ServerPool.BumpGeneration"/>).</summary>
+    int Generation { get; set; }
+
     /// <summary>False once the connection failed, or when bytes or EOF arrived while it sat idle.</summary>
     bool CheckUsable();
 

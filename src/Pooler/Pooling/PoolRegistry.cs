@@ -15,6 +15,15 @@ public sealed class PoolRegistry(
 
     public ICollection<ServerPool> Pools => _pools.Values;
 
+    /// <summary>Database groups created so far, by database name.</summary>
+    public IReadOnlyDictionary<string, DatabaseGroup> Groups => _groups;
+
+    /// <summary>The group of <paramref name="database"/>, created when no pool exists yet (PAUSE before first use).</summary>
+    public DatabaseGroup GroupOf(string database) => _groups.GetOrAdd(database, db => new DatabaseGroup(db, maxConnectionsFor(db)));
+
+    /// <summary>The pool of <paramref name="key"/>, or null when no client has used it yet.</summary>
+    public ServerPool? GetExisting(PoolKey key) => _pools.TryGetValue(key, out var pool) ? pool : null;
+
     public ServerPool GetOrCreate(PoolKey key)
     {
         if (_pools.TryGetValue(key, out var pool))
@@ -23,7 +32,7 @@ public sealed class PoolRegistry(
         {
             if (_pools.TryGetValue(key, out pool))
                 return pool;
-            var group = _groups.GetOrAdd(key.Database, db => new DatabaseGroup(db, maxConnectionsFor(db)));
+            var group = GroupOf(key.Database);
             pool = new ServerPool(key, settingsFor(key), group, connectorFor(key), time);
             _pools[key] = pool;
             return pool;

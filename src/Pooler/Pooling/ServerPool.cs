@@ -13,6 +13,7 @@ public sealed class ServerPool
     private int _active;   // rented out
     private int _waiting;  // live waiters
     private int _pinned;   // clients holding a server until they disconnect (transaction mode's exceptions)
+    private int _generation; // bumped by RECONNECT and by a reload that changes the server address
 
     public ServerPool(PoolKey key, PoolSettings settings, DatabaseGroup group,
         Func<CancellationToken, Task<IPooledConnection>> connect, TimeProvider? time = null)
@@ -61,6 +62,21 @@ public sealed class ServerPool
     public PoolCounts Counts
     {
         get { lock (_group.Sync) return new PoolCounts(_active, _idle.Count, _total - _active - _idle.Count, _waiting); }
+    }
+
+    /// <summary>The database group this pool belongs to (its cap and pause state).</summary>
+    public DatabaseGroup Group => _group;
+
+    /// <summary>Servers opened before the current generation are closed when they come back (never mid-transaction).</summary>
+    public int Generation => Volatile.Read(ref _generation);
+
+    /// <summary>Set when the pool's database left the configuration: servers are closed as they come back.</summary>
+    public bool Retired { get; private set; }
+
+    /// <summary>The idle servers right now, most recently used last (for SHOW SERVERS).</summary>
+    public IReadOnlyList<IPooledConnection> IdleSnapshot()
+    {
+        lock (_group.Sync) return [.. _idle];
     }
 
     /// <summary>Rents a server: the most recently returned idle one, else a new one under the caps, else waits
@@ -125,14 +141,30 @@ public sealed class ServerPool
             Discard(connection, DisconnectReason.Unusable);
             return;
         }
+        if (connection.Generation != Generation || Retired)
+        {
+            // RECONNECT, a changed server address or a removed database: retired now that its transaction is over.
+            Discard(connection, DisconnectReason.Retired);
+            return;
+        }
         List<ServerPool>? toOpen = null;
         IPooledConnection? toClose;
+        var reason = DisconnectReason.Evicted;
         lock (_group.Sync)
         {
             _active--;
-            toClose = HandOutLocked(connection, ref toOpen);
+            if (_total > Settings.Size)
+            {
+                // The pool was made smaller by a reload: shrink as servers come back, never mid-transaction.
+                ForgetLocked();
+                toClose = connection;
+                reason = DisconnectReason.Retired;
+            }
+            else
+                toClose = HandOutLocked(connection, ref toOpen);
         }
-        FinishHandOut(toClose, toOpen);
+        toClose?.Close(reason);
+        OpenForWaiters(toOpen);
     }
 
     /// <summary>Closes a rented server that cannot be reused, and lets a waiter open a replacement.</summary>
@@ -182,10 +214,54 @@ public sealed class ServerPool
         OpenForWaiters(others);
     }
 
-    /// <summary>Applies new settings (reload); a smaller size takes effect as servers come back.</summary>
+    /// <summary>Applies new settings (reload). A bigger size lets waiters open servers at once; a smaller one closes
+    /// surplus idle servers now and busy ones as they come back.</summary>
     public void UpdateSettings(PoolSettings settings)
     {
-        lock (_group.Sync) Settings = settings;
+        List<IPooledConnection>? surplus = null;
+        List<ServerPool>? toOpen = null;
+        lock (_group.Sync)
+        {
+            Settings = settings;
+            while (_total > settings.Size && _idle.Count > 0)
+            {
+                (surplus ??= []).Add(_idle[0]); // least recently used first
+                _idle.RemoveAt(0);
+                ForgetLocked();
+            }
+            for (var i = _waiting; i > 0 && TryReserveForWaiterLocked(); i--)
+                (toOpen ??= []).Add(this);
+            if (surplus is not null)
+                _group.OfferFreedSlotLocked(ref toOpen);
+        }
+        if (surplus is not null)
+            CloseAll(surplus, DisconnectReason.Retired);
+        OpenForWaiters(toOpen);
+    }
+
+    /// <summary>New servers are opened with the current configuration; older ones are closed: idle ones now, busy
+    /// ones when their transaction is over (RECONNECT, a changed server address).</summary>
+    public void BumpGeneration()
+    {
+        Interlocked.Increment(ref _generation);
+        CloseIdle(DisconnectReason.Retired);
+    }
+
+    /// <summary>The database left the configuration: idle servers close now, busy ones as they come back.</summary>
+    public void Retire()
+    {
+        Retired = true;
+        CloseIdle(DisconnectReason.Retired);
+    }
+
+    /// <summary>The database came back in a later reload: serve again, with servers opened from now on (any still
+    /// out from before its removal are retired by generation as they return).</summary>
+    public void Reinstate()
+    {
+        if (!Retired)
+            return;
+        Interlocked.Increment(ref _generation);
+        Retired = false;
     }
 
     /// <summary>Closes every idle server (shutdown, RECONNECT).</summary>
@@ -288,7 +364,9 @@ public sealed class ServerPool
     {
         try
         {
-            return await _connect(cancellationToken).ConfigureAwait(false);
+            var opened = await _connect(cancellationToken).ConfigureAwait(false);
+            opened.Generation = Generation;
+            return opened;
         }
         catch
         {
@@ -312,6 +390,7 @@ public sealed class ServerPool
         try
         {
             connection = await _connect(CancellationToken.None).ConfigureAwait(false);
+            connection.Generation = Generation;
         }
         catch (Exception ex)
         {

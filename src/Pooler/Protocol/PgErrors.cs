@@ -56,6 +56,24 @@ public static class PgErrors
     public static PgError Shutdown() =>
         new("FATAL", SqlState.AdminShutdown, "terminating connection because the pooler is shutting down");
 
+    public static PgError NotAdmin(string user, string database) =>
+        new("FATAL", SqlState.InvalidAuthorizationSpecification, $"user \"{user}\" may not use the admin console (database \"{database}\")",
+            "List the user under admin.users in pooler.yaml.");
+
+    public static PgError AdminSimpleQueryOnly() =>
+        new("ERROR", SqlState.FeatureNotSupported, "the admin console speaks the simple query protocol only",
+            "Use psql, or a driver mode that sends plain Query messages (no parameters, no prepared statements).");
+
+    public static PgError AdminUnknownCommand(string command) =>
+        new("ERROR", SqlState.SyntaxError, $"unknown admin command: {command}",
+            "Try SHOW POOLS, SHOW CLIENTS, SHOW SERVERS, SHOW STATS, SHOW DATABASES, SHOW CONFIG, SHOW VERSION, PAUSE, RESUME, RECONNECT, RELOAD, KILL, SHUTDOWN or WAIT_CLOSE.");
+
+    public static PgError AdminUnknownDatabase(string database) =>
+        new("ERROR", SqlState.InvalidCatalogName, $"database \"{database}\" is not in pooler.yaml");
+
+    public static PgError ReloadFailed(string details) =>
+        new("ERROR", SqlState.ConfigFileError, $"configuration not reloaded, the old one stays in force: {details}");
+
     public static PgError UnsupportedAuth(string method) =>
         new("FATAL", SqlState.FeatureNotSupported, $"PostgreSQL asked for authentication method {method}, which the pooler does not support");
 }

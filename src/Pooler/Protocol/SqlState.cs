@@ -14,6 +14,8 @@ public static class SqlState
     public const string InvalidPassword = "28P01";
     // Class 3D — Invalid Catalog Name
     public const string InvalidCatalogName = "3D000";
+    // Class 42 — Syntax Error or Access Rule Violation
+    public const string SyntaxError = "42601";
     // Class 53 — Insufficient Resources
     public const string TooManyConnections = "53300";
     // Class 54 — Program Limit Exceeded
@@ -24,4 +26,6 @@ public static class SqlState
     public const string CannotConnectNow = "57P03";
     // Class 58 — System Error
     public const string SystemError = "58000";
+    // Class F0 — Configuration File Error
+    public const string ConfigFileError = "F0000";
 }

@@ -33,6 +33,11 @@ public sealed class ServerConnection : IPooledConnection
     public long CreatedTimestamp { get; }
     public long IdleSinceTimestamp { get; set; }
     public DisconnectReason? CloseReason { get; private set; }
+    public int Generation { get; set; }
+    public System.Net.EndPoint? LocalEndPoint => _transport.Socket.LocalEndPoint;
+
+    /// <summary>Called once when the connection closes, with its reason (metrics and the server list).</summary>
+    public Action<ServerConnection, DisconnectReason>? Closed { get; set; }
 
     /// <summary>Current values of the parameters the server reports (ParameterStatus), updated as they change.
     /// Also records session settings the pooler applied for a client (see ClientSession's parameter sync).</summary>
@@ -338,6 +343,7 @@ public sealed class ServerConnection : IPooledConnection
         if (Interlocked.Exchange(ref _closed, 1) != 0)
             return;
         CloseReason = reason;
+        Closed?.Invoke(this, reason);
         try
         {
             // Terminate lets PostgreSQL end the backend cleanly instead of logging an unexpected EOF.

@@ -205,6 +205,7 @@ public sealed class PoolTests
         public DisconnectReason? ClosedWith { get; private set; }
         public long CreatedTimestamp { get; } = created;
         public long IdleSinceTimestamp { get; set; }
+        public int Generation { get; set; }
         public bool CheckUsable() => Usable && ClosedWith is null;
         public void Close(DisconnectReason reason) => ClosedWith ??= reason;
     }
