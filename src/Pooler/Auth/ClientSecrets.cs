@@ -36,4 +36,19 @@ public sealed class ClientSecrets(Func<string, (bool Known, string? Password)> l
     }
 
     public bool IsKnown(string user) => lookup(user).Known;
+
+    /// <summary>auth_query, when configured (auth.query).</summary>
+    public AuthQuery? AuthQuery { get; set; }
+
+    private readonly ConcurrentDictionary<string, ScramKeys> _keys = new();
+
+    /// <summary>Remembers what a client's successful SCRAM exchange proved, for logging in to PostgreSQL as it.</summary>
+    public void RememberKeys(string user, ScramSecret verifier, byte[] clientKey)
+    {
+        if (!_keys.TryGetValue(user, out var known) || !known.ClientKey.AsSpan().SequenceEqual(clientKey) || known.Verifier != verifier)
+            _keys[user] = new ScramKeys(verifier, clientKey);
+    }
+
+    /// <summary>The last proven keys of <paramref name="user"/>, or null before any client of it logged in.</summary>
+    public ScramKeys? Keys(string user) => _keys.TryGetValue(user, out var keys) ? keys : null;
 }

@@ -4,9 +4,12 @@ using System.Text;
 
 namespace Tuki.Pool.Pooler.Auth;
 
-/// <remarks><paramref name="clientNonce"/> and <paramref name="user"/> exist for the RFC 7677 test vector.</remarks>
-public sealed class ScramClient(string password, SaltedPasswordCache? cache = null, string? clientNonce = null, string user = "")
+/// <remarks><paramref name="clientNonce"/> and <paramref name="user"/> exist for the RFC 7677 test vector. With
+/// <paramref name="keys"/> instead of a password, the proof is computed from a client's proven ClientKey.</remarks>
+public sealed class ScramClient(string? password, SaltedPasswordCache? cache = null, string? clientNonce = null, string user = "", ScramKeys? keys = null)
 {
+    public static ScramClient FromKeys(ScramKeys keys) => new(null, keys: keys);
+
     private const string Gs2Header = "n,,";
     // PostgreSQL's scram_iterations tops out at INT_MAX, but nobody sane goes past a million; a peer asking for
     // more is trying to burn our CPU.
@@ -34,11 +37,24 @@ public sealed class ScramClient(string password, SaltedPasswordCache? cache = nu
             throw new ScramException("invalid SCRAM server-first-message from PostgreSQL");
 
         var salt = Convert.FromBase64String(saltText);
-        // PBKDF2 with 4096 iterations costs about a millisecond; servers reconnect often with the same salt.
-        var saltedPassword = cache?.Get(password, salt, iterations) ?? ScramSecret.SaltedPassword(password, salt, iterations);
-        var clientKey = ScramSecret.Hmac(saltedPassword, "Client Key");
-        var storedKey = SHA256.HashData(clientKey);
-        _serverKey = ScramSecret.Hmac(saltedPassword, "Server Key");
+        byte[] clientKey, storedKey;
+        if (keys is not null)
+        {
+            // The keys hold for the verifier they were proven against: PostgreSQL must offer its salt and count.
+            if (!salt.AsSpan().SequenceEqual(keys.Verifier.Salt) || iterations != keys.Verifier.Iterations)
+                throw new ScramException("PostgreSQL's SCRAM salt differs from the verifier the client was checked against (password changed?)");
+            clientKey = keys.ClientKey;
+            storedKey = keys.Verifier.StoredKey;
+            _serverKey = keys.Verifier.ServerKey;
+        }
+        else
+        {
+            // PBKDF2 with 4096 iterations costs about a millisecond; servers reconnect often with the same salt.
+            var saltedPassword = cache?.Get(password!, salt, iterations) ?? ScramSecret.SaltedPassword(password!, salt, iterations);
+            clientKey = ScramSecret.Hmac(saltedPassword, "Client Key");
+            storedKey = SHA256.HashData(clientKey);
+            _serverKey = ScramSecret.Hmac(saltedPassword, "Server Key");
+        }
 
         var withoutProof = $"c=biws,r={nonce}"; // biws = base64("n,,")
         _authMessage = $"{_clientFirstBare},{serverFirst},{withoutProof}";

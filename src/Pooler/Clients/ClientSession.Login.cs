@@ -177,6 +177,8 @@ public sealed partial class ClientSession
     private async Task AuthenticateScramAsync(CancellationToken cancellationToken)
     {
         var secret = _context.Secrets.Scram(_user);
+        if (secret is null && _context.Secrets.AuthQuery is { } authQuery && _context.Config.Databases.ContainsKey(_database))
+            secret = await LookUpSecretAsync(authQuery, cancellationToken).ConfigureAwait(false);
         // Unknown users run the same exchange against a mock verifier and fail at the proof, like a wrong password.
         var scram = secret is null ? ScramServer.Mock(_user, _context.MockScramKey) : new ScramServer(secret);
 
@@ -200,7 +202,24 @@ public sealed partial class ClientSession
         catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
         if (serverFinal is null)
             throw new PgErrorException(PgErrors.PasswordFailed(_user));
+        _context.Secrets.RememberKeys(_user, secret!, scram.ClientKey!);
         MessageWriter.WriteAuthentication(_output, AuthCode.SaslFinal, Encoding.UTF8.GetBytes(serverFinal));
+    }
+
+    private async Task<ScramSecret?> LookUpSecretAsync(AuthQuery authQuery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await authQuery.LookupAsync(_database, _user, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PoolWaitTimeoutException ex)
+        {
+            throw new PgErrorException(PgErrors.QueryWaitTimeout(ex.Key.Database, ex.Key.User, ex.Waited, ex.Size));
+        }
+        catch (ServerLoginException ex)
+        {
+            throw new PgErrorException(ex.Error);
+        }
     }
 
     private async Task AuthenticateMd5Async(CancellationToken cancellationToken)

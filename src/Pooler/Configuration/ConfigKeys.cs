@@ -24,7 +24,7 @@ internal static class ConfigKeys
         "listen.tls", "listen.tls.mode", "listen.tls.certificate", "listen.tls.key",
         "metrics", "metrics.address", "metrics.port",
         "admin", "admin.users",
-        "auth", "auth.type",
+        "auth", "auth.type", "auth.user", "auth.query", "auth.cache_ttl",
         "pool", .. PoolKeys.Select(key => "pool." + key),
         "databases", "databases.*",
         "databases.*.host", "databases.*.port", "databases.*.dbname", "databases.*.max_connections",

@@ -29,7 +29,12 @@ internal static class ConfigMapper
             metricsSection.Int("port", 0, 65535) ?? ConfigDefaults.Metrics.Port);
 
         var admin = new AdminConfig(document.Section("admin").NameList("users") ?? ConfigDefaults.Admin.Users);
-        var auth = new AuthConfig(document.Section("auth").Choice("type", EnumSpellings.AuthTypes) ?? ConfigDefaults.Auth.Type);
+        var authSection = document.Section("auth");
+        var auth = new AuthConfig(
+            authSection.Choice("type", EnumSpellings.AuthTypes) ?? ConfigDefaults.Auth.Type,
+            authSection.String("user"),
+            authSection.String("query") ?? AuthConfig.DefaultQuery,
+            authSection.Duration("cache_ttl", allowZero: true));
         var pool = ReadPool(document.Section("pool"), ConfigDefaults.Pool);
 
         var databases = new Dictionary<string, DatabaseConfig>(StringComparer.Ordinal);

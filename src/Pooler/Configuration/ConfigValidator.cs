@@ -14,6 +14,15 @@ internal static class ConfigValidator
         CheckImplemented(config.Pool, "pool", findings);
 
         CheckClientTls(config.Listen.Tls, findings);
+        if (config.Auth.User is { } authUser)
+        {
+            if (!config.Users.TryGetValue(authUser, out var lookupUser) || lookupUser.Password is null || ScramSecretLike(lookupUser.Password))
+                findings.Add(new Finding(new ConfigError("auth.user", $"{authUser} needs an entry under users with a plain password (the pooler logs in as it to run auth.query)"), ["auth.user"]));
+            if (config.Auth.Type != AuthType.ScramSha256)
+                findings.Add(new Finding(new ConfigError("auth.user", "auth_query works with auth.type scram-sha-256 only"), ["auth.user", "auth.type"]));
+            if (!config.Auth.Query.Contains("$1", StringComparison.Ordinal))
+                findings.Add(Found("auth.query", "must contain $1 (the user name being looked up)"));
+        }
         if (config.Databases.Count == 0)
             findings.Add(Found("databases", "at least one database is required"));
         foreach (var (name, database) in config.Databases)
@@ -64,6 +73,8 @@ internal static class ConfigValidator
         if (pool.Timeouts.IdleTransaction != TimeSpan.Zero)
             findings.Add(Found(path + ".timeouts.idle_transaction", "the idle-in-transaction timeout is not available yet; only 0s is supported in this version"));
     }
+
+    private static bool ScramSecretLike(string password) => password.StartsWith("SCRAM-SHA-256$", StringComparison.Ordinal) || password.StartsWith("md5", StringComparison.Ordinal) && password.Length == 35;
 
     /// <summary>TLS toward clients needs a certificate and key that load now, not at the first client's handshake.</summary>
     private static void CheckClientTls(ClientTlsConfig tls, List<Finding> findings)

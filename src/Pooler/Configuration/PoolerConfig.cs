@@ -68,7 +68,15 @@ public sealed record AdminConfig(IReadOnlyList<string> Users);
 public enum AuthType { ScramSha256, Md5, Trust }
 
 /// <summary><c>auth</c>.</summary>
-public sealed record AuthConfig(AuthType Type);
+/// <param name="User">auth_query: the user the lookup runs as (its password in users); null = no auth_query.</param>
+/// <param name="Query">auth_query: SQL returning (user name, SCRAM verifier) for the user given as $1.</param>
+public sealed record AuthConfig(AuthType Type, string? User = null, string Query = AuthConfig.DefaultQuery, TimeSpan? CacheTtl = null)
+{
+    /// <summary>A SECURITY DEFINER function over pg_shadow, so auth.user needs no superuser rights (SQL in pooler.yaml).</summary>
+    public const string DefaultQuery = "SELECT usename, passwd FROM tuki_pool.user_lookup($1)";
+
+    public TimeSpan EffectiveCacheTtl => CacheTtl ?? TimeSpan.FromSeconds(60);
+}
 
 /// <summary><c>pool.mode</c>: when a server goes back to the pool.</summary>
 public enum PoolMode { Transaction, Session, Statement }

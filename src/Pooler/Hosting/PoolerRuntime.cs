@@ -10,6 +10,7 @@ using Tuki.Pool.Pooler.Clients;
 using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Metrics;
 using Tuki.Pool.Pooler.Pooling;
+using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
 
 namespace Tuki.Pool.Pooler.Hosting;
@@ -44,6 +45,8 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         var secrets = new ClientSecrets(user => Config.Users.TryGetValue(user, out var u) ? (true, u.Password) : (false, null));
         Clients = new ClientContext(() => Config, Pools, secrets, loggerFactory.CreateLogger("Tuki.Pool.Pooler.Clients"), _stopping.Token, Metrics);
         Clients.Admin = new AdminCommands(this, this);
+        if (config.Auth.User is not null)
+            secrets.AuthQuery = new AuthQuery(config.Auth.Query, config.Auth.EffectiveCacheTtl, RunAuthQueryAsync);
         _listener = new ClientListener(new IPEndPoint(IPAddress.Parse(config.Listen.Address), config.Listen.Port), Clients, config.Listen.ReusePort);
         _janitor = new PoolJanitor(Pools, loggerFactory.CreateLogger<PoolJanitor>());
         if (config.Metrics.Port != 0)
@@ -95,6 +98,26 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    /// <summary>auth_query: one simple query as auth.user on <paramref name="database"/>, through that pair's pool.</summary>
+    private async Task<List<string?[]>> RunAuthQueryAsync(string database, string sql, CancellationToken cancellationToken)
+    {
+        var pool = Pools.GetOrCreate(new PoolKey(database, Config.Auth.User!));
+        var server = (ServerConnection)await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (rows, error) = await server.QueryAsync(sql, cancellationToken).ConfigureAwait(false);
+            pool.Return(server);
+            if (error is not null)
+                throw new ServerLoginException(PgErrors.AuthQueryFailed(database, error.Message));
+            return rows;
+        }
+        catch (Exception ex) when (ex is not ServerLoginException)
+        {
+            pool.Discard(server, DisconnectReason.Error);
+            throw;
+        }
+    }
+
     private PoolSettings SettingsFor(PoolKey key)
     {
         var pool = _databases[key.Database].Pool;
@@ -104,6 +127,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
     private Func<CancellationToken, Task<IPooledConnection>> ConnectorFor(PoolKey key)
     {
         var stats = Metrics.For(key);
+        ServerTarget? last = null;
         return async cancellationToken =>
         {
             // Read the config at connect time so a reload's new address applies to new server connections; a
@@ -111,10 +135,16 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
             var config = Config;
             var database = _databases[key.Database];
             config.Users.TryGetValue(key.User, out var user);
-            var target = new ServerTarget(database.Host, database.Port, database.DbName, key.User, user?.Password, database.Pool.Timeouts.ServerConnect)
-            {
-                Tls = database.ServerTls,
-            };
+            // The same target while nothing changed: its SCRAM SaltedPassword cache then spares each new server
+            // connection the PBKDF2 work (4,096 iterations by default).
+            var target = last is { } t && t.Host == database.Host && t.Port == database.Port && t.Database == database.DbName
+                && t.Password == user?.Password && t.ConnectTimeout == database.Pool.Timeouts.ServerConnect && t.Tls == database.ServerTls
+                ? t
+                : last = new ServerTarget(database.Host, database.Port, database.DbName, key.User, user?.Password, database.Pool.Timeouts.ServerConnect)
+                {
+                    Tls = database.ServerTls,
+                    Keys = () => Clients.Secrets.Keys(key.User),
+                };
             ServerConnection server;
             try
             {

@@ -16,6 +16,10 @@ public static class PgErrors
         new("FATAL", SqlState.InvalidCatalogName, $"database \"{database}\" does not exist",
             "The pooler only serves the databases listed under 'databases' in pooler.yaml.");
 
+    public static PgError AuthQueryFailed(string database, string detail) =>
+        new("FATAL", SqlState.InvalidAuthorizationSpecification, $"the pooler could not look the user up in database \"{database}\": {detail}",
+            "Check auth.user and auth.query in pooler.yaml, and that the lookup function exists in this database (SQL in pooler.yaml).");
+
     public static PgError TlsRequired() =>
         new("FATAL", SqlState.InvalidAuthorizationSpecification, "the pooler accepts only TLS connections",
             "Connect with sslmode=require (or verify-ca/verify-full); listen.tls.mode is require.");

@@ -290,7 +290,10 @@ public sealed class ServerConnection : IPooledConnection
             case AuthCode.Sasl:
                 if (!ContainsMechanism(data, ScramServer.Mechanism))
                     throw new ServerLoginException(PgErrors.UnsupportedAuth("SASL without SCRAM-SHA-256"));
-                scram = new ScramClient(RequirePassword(), Target.SaltedPasswords);
+                scram = Target.Password is { } password && !ScramSecret.IsVerifier(password)
+                    ? new ScramClient(password, Target.SaltedPasswords)
+                    : ScramClient.FromKeys(Target.Keys?.Invoke() ?? throw new ServerLoginException(PgErrors.ServerLoginFailed(Target.Database,
+                        $"pooler.yaml has no plain password for user \"{Target.User}\" and no client of it has logged in with SCRAM yet to pass its keys through")));
                 MessageWriter.WriteSaslInitialResponse(Output, ScramServer.Mechanism, System.Text.Encoding.UTF8.GetBytes(scram.ClientFirst()));
                 return scram;
             case AuthCode.SaslContinue when scram is not null:

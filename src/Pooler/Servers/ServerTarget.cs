@@ -17,6 +17,10 @@ public sealed class ServerTarget(string host, int port, string database, string 
     /// <summary><c>databases.X.server_tls</c>.</summary>
     public ServerTlsConfig Tls { get; init; } = ServerTlsConfig.Default;
 
+    /// <summary>SCRAM pass-through: the keys a client of this user proved, for when pooler.yaml holds no plain
+    /// password for it (auth_query users, or a SCRAM verifier in pooler.yaml).</summary>
+    public Func<ScramKeys?>? Keys { get; init; }
+
     private X509Certificate2Collection? _trustedRoots;
 
     /// <summary>The roots of <see cref="ServerTlsConfig.Ca"/>, read once per target (null: the system's roots).</summary>
