@@ -69,4 +69,29 @@ public sealed class TimeoutsTests(PostgresFixture pg)
             await Task.Delay(100);
         }
     }
+
+    [Fact]
+    public async Task IdleInTransaction_PastTheTimeout_ClientCutAndServerRolledBack()
+    {
+        var db = await pg.CreateDatabaseAsync("idletx");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1\ntimeouts: { idle_transaction: 1s, query_wait: 10s }");
+        await using (var setup = await pooler.OpenAsync(db))
+        await using (var create = new NpgsqlCommand("CREATE TABLE t (x int)", setup))
+            await create.ExecuteNonQueryAsync();
+
+        await using var idle = await pooler.OpenAsync(db);
+        await using (var begin = new NpgsqlCommand("BEGIN; INSERT INTO t VALUES (1)", idle))
+            await begin.ExecuteNonQueryAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3)); // sweeps run every second
+
+        // The client was told why and cut; its insert was rolled back, and the only server serves others.
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var next = new NpgsqlCommand("COMMIT", idle);
+            await next.ExecuteNonQueryAsync();
+        });
+        Assert.Contains("idle-in-transaction", error.ToString());
+        await using var other = await pooler.OpenAsync(db);
+        Assert.Equal(0L, (long)(await new NpgsqlCommand("SELECT count(*) FROM t", other).ExecuteScalarAsync())!);
+    }
 }

@@ -68,6 +68,7 @@ public sealed partial class ClientSession
             if (step == ForwardStep.Terminate)
                 return ClientExit.Terminate;
             if (result.IsCanceled && DrainDue()) throw new PgErrorException(PgErrors.Shutdown());
+            if (result.IsCanceled && Volatile.Read(ref _idleTimedOut)) throw new PgErrorException(PgErrors.IdleInTransactionTimeout(_idleTransactionTimeout));
             if (result.IsCanceled || Volatile.Read(ref _serverLost))
                 return ClientExit.ServerLost;
             if (result.IsCompleted)
@@ -201,6 +202,7 @@ public sealed partial class ClientSession
     /// <summary>Bookkeeping of what the server will owe. Caller holds <see cref="_sync"/>.</summary>
     private void CountRequest(byte code)
     {
+        _idleInTransactionSince = 0;
         switch (code)
         {
             case FrontendCode.Query:

@@ -219,6 +219,8 @@ public sealed partial class ClientSession
             _transactionStatus = status;
             if (_pendingReplies > 0 || _unsynced)
                 return false;
+            if (status != TransactionStatus.Idle && !swallowed)
+                _idleInTransactionSince = System.Diagnostics.Stopwatch.GetTimestamp();
             if (status != TransactionStatus.Idle && _mode == PoolMode.Statement && !swallowed && !_clientGone)
                 _statementModeViolated = true;
             if (status == TransactionStatus.Idle)

@@ -39,8 +39,32 @@ public sealed partial class ClientSession
     /// <summary>True while the server must stay with this client between transactions.</summary>
     private bool HoldsServer => _pinned || _mode == PoolMode.Session;
 
+    // pool.timeouts.idle_transaction: a client that holds a server inside a transaction and sends nothing.
+    private TimeSpan _idleTransactionTimeout;
+    private long _idleInTransactionSince;   // Stopwatch timestamp of the ReadyForQuery 'T'/'E' it went quiet after
+    private bool _idleTimedOut;
+
+    /// <summary>Called about once a second for every client: cuts one idle in a transaction past the timeout (its
+    /// loop wakes, rolls the server back and sends FATAL 25P03, as PostgreSQL's own setting would).</summary>
+    public void CheckIdleTransaction(long now)
+    {
+        if (_idleTransactionTimeout <= TimeSpan.Zero)
+            return;
+        lock (_sync)
+        {
+            if (_idleInTransactionSince == 0 || _clientGone || _pendingReplies > 0
+                || System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) < _idleTransactionTimeout)
+                return;
+            _idleInTransactionSince = 0;
+            _idleTimedOut = true;
+        }
+        _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.Socket.RemoteEndPoint, _idleTransactionTimeout);
+        _input.CancelPendingRead();
+    }
+
     private void ApplyPoolRules(PoolConfig pool)
     {
+        _idleTransactionTimeout = pool.Timeouts.IdleTransaction;
         _mode = pool.Mode;
         _pinning = pool.Pinning;
         _resetQuery = pool.ResetQuery;

@@ -70,8 +70,6 @@ internal static class ConfigValidator
             findings.Add(Found(path + ".max_pinned", $"must not exceed size ({pool.Size}): pinned clients would starve the pool"));
         if (pool.ReserveSize != 0)
             findings.Add(Found(path + ".reserve_size", "reserve pools are not available yet; only 0 is supported in this version"));
-        if (pool.Timeouts.IdleTransaction != TimeSpan.Zero)
-            findings.Add(Found(path + ".timeouts.idle_transaction", "the idle-in-transaction timeout is not available yet; only 0s is supported in this version"));
     }
 
     private static bool ScramSecretLike(string password) => password.StartsWith("SCRAM-SHA-256$", StringComparison.Ordinal) || password.StartsWith("md5", StringComparison.Ordinal) && password.Length == 35;

@@ -77,7 +77,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         _metricsEndpoint?.Start();
         // The loops run on the thread pool, detached from the caller's synchronization context (a test runner's).
         _accepting = Task.Run(() => _listener.AcceptLoopAsync(_stopping.Token));
-        _sweeping = Task.Run(() => _janitor.RunAsync(_stopping.Token));
+        _sweeping = Task.WhenAll(Task.Run(() => _janitor.RunAsync(_stopping.Token)), Task.Run(() => SweepClientsAsync(_stopping.Token)));
         if (_metricsEndpoint is not null)
             _serving = Task.Run(() => _metricsEndpoint.ServeAsync(_stopping.Token));
         StartWatchingFile();
@@ -96,6 +96,24 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         if (_debounce is not null)
             await _debounce.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    /// <summary>Once a second: clients idle inside a transaction past pool.timeouts.idle_transaction are cut.</summary>
+    private async Task SweepClientsAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                foreach (var session in _listener.Sessions)
+                    session.CheckIdleTransaction(now);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     /// <summary>auth_query: one simple query as auth.user on <paramref name="database"/>, through that pair's pool.</summary>

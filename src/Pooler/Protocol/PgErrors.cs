@@ -20,6 +20,10 @@ public static class PgErrors
         new("FATAL", SqlState.InvalidAuthorizationSpecification, $"the pooler could not look the user up in database \"{database}\": {detail}",
             "Check auth.user and auth.query in pooler.yaml, and that the lookup function exists in this database (SQL in pooler.yaml).");
 
+    public static PgError IdleInTransactionTimeout(TimeSpan timeout) =>
+        new("FATAL", SqlState.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout",
+            $"The client held a server connection inside a transaction and sent nothing for {timeout.TotalSeconds:0.###}s (pool.timeouts.idle_transaction); the transaction was rolled back.");
+
     public static PgError TlsRequired() =>
         new("FATAL", SqlState.InvalidAuthorizationSpecification, "the pooler accepts only TLS connections",
             "Connect with sslmode=require (or verify-ca/verify-full); listen.tls.mode is require.");

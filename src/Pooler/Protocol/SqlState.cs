@@ -9,6 +9,8 @@ public static class SqlState
     public const string ProtocolViolation = "08P01";
     // Class 0A — Feature Not Supported
     public const string FeatureNotSupported = "0A000";
+    // Class 25 — Invalid Transaction State
+    public const string IdleInTransactionSessionTimeout = "25P03";
     // Class 28 — Invalid Authorization Specification
     public const string InvalidAuthorizationSpecification = "28000";
     public const string InvalidPassword = "28P01";

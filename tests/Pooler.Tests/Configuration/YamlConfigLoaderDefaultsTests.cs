@@ -124,7 +124,6 @@ public class YamlConfigLoaderDefaultsTests
     [InlineData("pool: { size: 4, max_pinned: 5 }", "pool.max_pinned: must not exceed size (4): pinned clients would starve the pool")]
     [InlineData("pool: { pinning: sometimes }", "pool.pinning: expected pin or error, got sometimes")]
     [InlineData("pool: { reserve_size: 2 }", "pool.reserve_size: reserve pools are not available yet; only 0 is supported in this version")]
-    [InlineData("pool: { timeouts: { idle_transaction: 5s } }", "pool.timeouts.idle_transaction: the idle-in-transaction timeout is not available yet; only 0s is supported in this version")]
     public void Parse_FeatureNotBuiltYet_RefusedNotIgnored(string yaml, string expected)
     {
         var result = YamlConfigLoader.Parse(ConfigTestData.MinimalYaml + "\n" + yaml, _ => "x");
