@@ -19,6 +19,7 @@ public sealed class ClientContext(Func<PoolerConfig> config, PoolRegistry pools,
     public ClientSecrets Secrets { get; } = secrets;
     public CancelKeyRegistry CancelKeys { get; } = new();
     public Transport.TlsCertificates Certificates { get; } = new();
+    public LoginGuard Logins { get; } = new();
     public ILogger Logger { get; } = logger;
     public CancellationToken Shutdown { get; } = shutdown;
 

@@ -12,8 +12,8 @@ namespace Tuki.Pool.Pooler.Clients;
 
 public sealed partial class ClientSession
 {
-    // PostgreSQL's own limit for a client message is 1 GB (PQ_LARGE_MESSAGE_LIMIT); issue 6 makes it configurable.
-    private const int MaxClientMessageLength = 1024 * 1024 * 1024;
+    // listen.max_message_size (PostgreSQL's own limit, PQ_LARGE_MESSAGE_LIMIT, is the 1 GiB default); read at login.
+    private int _maxClientMessageLength = 1024 * 1024 * 1024;
 
     // A frame bigger than this is streamed to the server as its bytes arrive instead of being buffered whole
     // (COPY data, huge Bind parameters). Smaller ones are forwarded once complete.
@@ -109,7 +109,7 @@ public sealed partial class ClientSession
                         return ForwardStep.NeedMoreData;
                 }
 
-                if (!FrameReader.TryReadHeader(buffer, MaxClientMessageLength, out var header))
+                if (!FrameReader.TryReadHeader(buffer, _maxClientMessageLength, out var header))
                     return ForwardStep.NeedMoreData;
                 if (header.Code == FrontendCode.Terminate)
                 {

@@ -36,10 +36,12 @@ public sealed partial class ClientSession
             _database = startup["database"] is { Length: > 0 } db ? db : _user;
             if (startup["replication"] is { } replication && replication.ToLowerInvariant() is not ("false" or "0" or "off" or "no"))
                 throw new PgErrorException(PgErrors.ReplicationNotSupported());
+            CheckAddress();
             CollectStartupParameters(startup);
             _applicationName = startup["application_name"];
 
             await AuthenticateAsync(timeout.Token).ConfigureAwait(false);
+            AdmitUser();
 
             var config = _context.Config;
             if (AdminConsoleRequested(config))
@@ -74,6 +76,45 @@ public sealed partial class ClientSession
     }
 
     private bool _encrypted;
+    private bool _userCounted;
+
+    /// <summary>Before any password work: the address's login rate (listen.login_rate), then databases.X.allow and
+    /// users.X.allow, like pg_hba.conf's address column.</summary>
+    private void CheckAddress()
+    {
+        var config = _context.Config;
+        _maxClientMessageLength = config.Listen.MaxMessageSize;
+        var address = (_connection.Socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        if (address is null)
+            return;
+        if (address.IsIPv4MappedToIPv6)
+            address = address.MapToIPv4();
+        if (!_context.Logins.TryLogin(address, config.Listen.LoginRate))
+            throw new PgErrorException(PgErrors.LoginRateExceeded(address.ToString(), config.Listen.LoginRate));
+        var databaseAllow = config.Databases.TryGetValue(_database, out var database) ? database.Allow : null;
+        var userAllow = config.Users.TryGetValue(_user, out var user) ? user.Allow : null;
+        if (!Allowed(databaseAllow, address) || !Allowed(userAllow, address))
+            throw new PgErrorException(PgErrors.AddressNotAllowed(address.ToString(), _user, _database));
+    }
+
+    private static bool Allowed(IReadOnlyList<System.Net.IPNetwork>? allow, System.Net.IPAddress address)
+    {
+        if (allow is null)
+            return true;
+        foreach (var network in allow)
+            if (network.Contains(address))
+                return true;
+        return false;
+    }
+
+    /// <summary>users.X.max_connections, counted once the client proved who it is.</summary>
+    private void AdmitUser()
+    {
+        var max = _context.Config.Users.TryGetValue(_user, out var user) ? user.MaxConnections : 0;
+        if (!_context.Logins.TryAdmitUser(_user, max))
+            throw new PgErrorException(PgErrors.TooManyForUser(_user, max));
+        _userCounted = LoginGuard.Counts(max);
+    }
 
     /// <summary>After 'S': the handshake, then every later byte goes through TLS (the startup packet included).</summary>
     private async Task StartTlsAsync(ClientTlsConfig tls, CancellationToken cancellationToken)

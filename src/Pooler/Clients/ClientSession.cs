@@ -93,6 +93,8 @@ public sealed partial class ClientSession
                 _context.CancelKeys.Unregister(_processId);
             if (_pinned)
                 _pool!.Unpin();
+            if (_userCounted)
+                _context.Logins.ReleaseUser(_user);
             _context.ReleaseClient();
             await CloseAsync().ConfigureAwait(false);
         }

@@ -20,6 +20,8 @@ internal static class ConfigMapper
             listenSection.Bool("reuse_port") ?? ConfigDefaults.Listen.ReusePort)
         {
             Tls = ReadClientTls(listenSection.Section("tls"), context),
+            MaxMessageSize = listenSection.Int("max_message_size", 1024, 1024 * 1024 * 1024) ?? 1024 * 1024 * 1024,
+            LoginRate = listenSection.Int("login_rate", 0, 1_000_000) ?? 0,
         };
 
         // metrics.port 0 turns the endpoint off.
@@ -43,7 +45,11 @@ internal static class ConfigMapper
 
         var users = new Dictionary<string, UserConfig>(StringComparer.Ordinal);
         foreach (var (name, section) in document.Section("users").Named())
-            users[name] = ReadUser(name, section, context);
+            users[name] = ReadUser(name, section, context) with
+            {
+                MaxConnections = section.Int("max_connections", 0, ConfigDefaults.MaxClientConnections) ?? 0,
+                Allow = section.NetworkList("allow"),
+            };
 
         return new PoolerConfig(listen, metrics, admin, auth, pool, databases, users)
         {
@@ -90,6 +96,7 @@ internal static class ConfigMapper
         Pool: ReadPool(section.Section("pool"), pool))
     {
         ServerTls = ReadServerTls(section.Section("server_tls"), context),
+        Allow = section.NetworkList("allow"),
     };
 
     // File paths are relative to the folder of pooler.yaml, like password_file.

@@ -36,6 +36,12 @@ public sealed record ListenConfig(string Address, int Port, bool ReusePort = fal
 {
     /// <summary><c>listen.tls</c>.</summary>
     public ClientTlsConfig Tls { get; init; } = ClientTlsConfig.Disabled;
+
+    /// <summary><c>listen.max_message_size</c>: the largest message a client may send (PostgreSQL's limit: 1 GiB).</summary>
+    public int MaxMessageSize { get; init; } = 1024 * 1024 * 1024;
+
+    /// <summary><c>listen.login_rate</c>: logins per second allowed from one client address (burst of as many); 0 = no limit.</summary>
+    public int LoginRate { get; init; }
 }
 
 /// <summary><c>listen.tls.mode</c>: disable (SSLRequest answered 'N'), allow (TLS for clients that ask), require
@@ -123,12 +129,21 @@ public sealed record DatabaseConfig(
 {
     /// <summary><c>databases.X.server_tls</c>.</summary>
     public ServerTlsConfig ServerTls { get; init; } = ServerTlsConfig.Default;
+
+    /// <summary><c>databases.X.allow</c>: client networks allowed to this database; null = any.</summary>
+    public IReadOnlyList<System.Net.IPNetwork>? Allow { get; init; }
 }
 
 /// <summary><c>users.X</c>. <see cref="Password"/> is a plain password, an md5 hash (<c>md5...</c>)
 /// or a SCRAM verifier (<c>SCRAM-SHA-256$iter:salt$StoredKey:ServerKey</c>), after <c>${ENV}</c> expansion.</summary>
 public sealed record UserConfig(string Name, string? Password)
 {
+    /// <summary><c>users.X.max_connections</c>: client connections of this user at once; 0 = no limit.</summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary><c>users.X.allow</c>: client networks this user may connect from; null = any.</summary>
+    public IReadOnlyList<System.Net.IPNetwork>? Allow { get; init; }
+
     // Never print the secret, even in a debugger or a log line that formats the record.
     public override string ToString() => $"UserConfig {{ Name = {Name}, Password = {(Password is null ? "<none>" : "<redacted>")} }}";
 }

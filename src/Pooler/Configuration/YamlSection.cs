@@ -158,6 +158,32 @@ internal sealed class YamlSection
     }
 
     /// <summary>A list of user names (<c>[a, b]</c>); each must be a non-empty name without NUL.</summary>
+    /// <summary>A list of client networks: CIDR blocks (10.0.0.0/8, fd00::/8) or single addresses.</summary>
+    public IReadOnlyList<IPNetwork>? NetworkList(string key)
+    {
+        var path = PathOf(key);
+        var node = Find(key);
+        if (node is null || IsAbsent(node))
+            return null;
+        if (node is not YamlSequenceNode sequence)
+        {
+            _context.Error(path, $"expected a list such as [10.0.0.0/8, 127.0.0.1], got {Describe(node)}");
+            return null;
+        }
+        var networks = new List<IPNetwork>(sequence.Children.Count);
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var text = sequence.Children[i] is YamlScalarNode item ? EnvReferences.Expand(item.Value ?? "", $"{path}[{i}]", _context) : null;
+            if (text is not null && IPNetwork.TryParse(text, out var network))
+                networks.Add(network);
+            else if (text is not null && IPAddress.TryParse(text, out var address))
+                networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+            else
+                _context.Error($"{path}[{i}]", $"expected a network such as 10.0.0.0/8 or an address, got {Describe(sequence.Children[i])}");
+        }
+        return networks;
+    }
+
     public IReadOnlyList<string>? NameList(string key)
     {
         var path = PathOf(key);

@@ -109,6 +109,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
                 var now = System.Diagnostics.Stopwatch.GetTimestamp();
                 foreach (var session in _listener.Sessions)
                     session.CheckIdleTransaction(now);
+                Clients.Logins.Sweep();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

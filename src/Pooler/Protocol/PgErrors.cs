@@ -24,6 +24,18 @@ public static class PgErrors
         new("FATAL", SqlState.IdleInTransactionSessionTimeout, "terminating connection due to idle-in-transaction timeout",
             $"The client held a server connection inside a transaction and sent nothing for {timeout.TotalSeconds:0.###}s (pool.timeouts.idle_transaction); the transaction was rolled back.");
 
+    public static PgError LoginRateExceeded(string address, int perSecond) =>
+        new("FATAL", SqlState.TooManyConnections, $"too many logins from {address}",
+            $"listen.login_rate allows {perSecond} logins per second from one address; retry with backoff.");
+
+    public static PgError AddressNotAllowed(string address, string user, string database) =>
+        new("FATAL", SqlState.InvalidAuthorizationSpecification, $"pooler.yaml allows no connection from host \"{address}\" for user \"{user}\", database \"{database}\"",
+            "See databases.X.allow and users.X.allow in pooler.yaml.");
+
+    public static PgError TooManyForUser(string user, int max) =>
+        new("FATAL", SqlState.TooManyConnections, $"too many connections for user \"{user}\"",
+            $"users.{user}.max_connections in pooler.yaml allows {max} client connections at once.");
+
     public static PgError TlsRequired() =>
         new("FATAL", SqlState.InvalidAuthorizationSpecification, "the pooler accepts only TLS connections",
             "Connect with sslmode=require (or verify-ca/verify-full); listen.tls.mode is require.");
