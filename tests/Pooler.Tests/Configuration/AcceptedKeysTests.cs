@@ -14,8 +14,8 @@ public class AcceptedKeysTests
     public void Parse_AcceptedKeyWithWrongNodeType_ReportsErrorAtThatPath(string pattern)
     {
         var path = pattern.Replace("*", "app");
-        // A list where a value or mapping is expected; a mapping where the one list key (admin.users) is expected.
-        var wrongValue = pattern == "admin.users" ? "{ a: 1 }" : "[1]";
+        // A list where a value or mapping is expected; a mapping where a list key (admin.users, *.allow) is expected.
+        var wrongValue = pattern == "admin.users" || pattern.EndsWith(".allow", StringComparison.Ordinal) ? "{ a: 1 }" : "[1]";
 
         var result = ConfigTestData.Parse(Nest(path.Split('.'), wrongValue));
 
