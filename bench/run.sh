@@ -146,6 +146,8 @@ databases:
 users:
   bench: { password: "$v1" }
 EOF
+# PROFILE=1: perf can name JIT-compiled methods only when the runtime writes /tmp/perf-PID.map.
+[[ ${PROFILE:-0} == 1 ]] && export DOTNET_PerfMapEnabled=1
 dotnet "$tuki_dll" --config "$work/pooler.yaml" >"$work/tuki.log" 2>&1 &
 tuki_pid=$!
 
@@ -180,6 +182,7 @@ run_pgbench() { # scenario target round seconds args... → one tsv line (round 
   grep -q 'aborted' "$out" && status=aborted
   cpu=$(awk -v d=$((after - before)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
     'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }')
+  last_tx=$tx
   ((round > 0)) && printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$tps" "$tx" "$failed" "$cpu" "$status" >> "$tsv"
   say "$(printf 'round %s  %-20s %-9s tps=%-9s tx=%-8s cpu_us/tx=%-6s %s' "$round" "$scenario" "$target" "$tps" "$tx" "$cpu" "$status")"
   if [[ $status != ok ]]; then
@@ -193,6 +196,52 @@ say "warm-up (${warmup}s per target, not reported)"
 for target in direct pgbouncer tuki; do
   run_pgbench warmup "$target" 0 "$warmup" -S -M extended -c 50 -j 2
 done
+
+# ---- PROFILE=1: Tuki.Pool under -S -M extended -c 50 ------------------------------------------------------------
+# Three separate runs so no tool disturbs another's figure: dotnet-counters (bytes allocated ÷ transactions),
+# perf (CPU samples of the whole process, JIT code named through the perf map), dotnet-trace (managed stacks).
+if [[ ${PROFILE:-0} == 1 ]]; then
+  prof=$work/profile; mkdir -p "$prof"
+  tools=${DOTNET_TOOLS:-$HOME/.dotnet/tools}
+  if [[ -x $tools/dotnet-counters ]]; then
+    "$tools/dotnet-counters" collect -p "$tuki_pid" --counters System.Runtime --format csv -o "$prof/counters.csv" \
+      --refresh-interval 1 >"$prof/counters.log" 2>&1 &
+    counters_pid=$!
+    sleep 2
+    run_pgbench profile_allocations tuki 0 "$duration" -S -M extended -c 50 -j 2
+    sleep 1.5
+    # TERM, not INT: a background job of a script ignores SIGINT. The samples are on disk as they come.
+    kill -TERM "$counters_pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$counters_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$counters_pid" 2>/dev/null; wait "$counters_pid" 2>/dev/null || true
+    # The runtime publishes bytes allocated per 1 s interval; their sum over the run is the run's allocation (the
+    # ~32 KB/s outside the run is dotnet-counters' own session). Thread-pool work items per transaction count hops.
+    awk -F, -v tx="$last_tx" '$0 ~ /total_allocated/ { sum += $NF } $0 ~ /work_item.count/ { items += $NF }
+      END { printf "allocations: %.0f bytes over %d transactions = %.0f bytes per transaction\n", sum, tx, (tx ? sum / tx : 0)
+            printf "thread-pool work items: %.1f per transaction\n", (tx ? items / tx : 0) }' \
+      "$prof/counters.csv" | tee "$prof/allocations.txt" >&2
+  else
+    say "dotnet-counters not found in $tools (dotnet tool install -g dotnet-counters): no allocation figure"
+  fi
+  if command -v perf >/dev/null; then
+    perf record -F 499 -g -p "$tuki_pid" -o "$prof/perf.data" -- sleep "$duration" >"$prof/perf-record.log" 2>&1 &
+    perf_pid=$!
+    run_pgbench profile_perf tuki 0 "$duration" -S -M extended -c 50 -j 2
+    wait "$perf_pid" || true
+    perf report -i "$prof/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -n 40 > "$prof/perf-top.txt" || true
+    perf report -i "$prof/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep '%' | head -n 15 > "$prof/perf-dso.txt" || true
+    say "perf: top symbols (self time) in $prof/perf-top.txt"; head -n 25 "$prof/perf-top.txt" >&2
+  fi
+  if [[ -x $tools/dotnet-trace ]]; then
+    "$tools/dotnet-trace" collect -p "$tuki_pid" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf %02d $((duration < 60 ? duration : 59)))" \
+      -o "$prof/trace.nettrace" >"$prof/trace.log" 2>&1 &
+    trace_pid=$!
+    run_pgbench profile_trace tuki 0 "$duration" -S -M extended -c 50 -j 2
+    wait "$trace_pid" || true
+    "$tools/dotnet-trace" report "$prof/trace.nettrace" topN -n 30 --inclusive > "$prof/trace-inclusive.txt" 2>&1 || true
+    "$tools/dotnet-trace" report "$prof/trace.nettrace" topN -n 30 > "$prof/trace-exclusive.txt" 2>&1 || true
+  fi
+fi
 
 for ((round = 1; round <= rounds; round++)); do
   if ((round % 2)); then order=(direct pgbouncer tuki); else order=(tuki pgbouncer direct); fi
