@@ -132,7 +132,11 @@ chmod 644 "$work/userlist.txt" "$work/pgbouncer.ini"
 # PgBouncer refuses to run as root; -d daemonizes it so its pid (pidfile) is PgBouncer itself. setpriv rather
 # than runuser: runuser's PAM session drops the open-file limit back to 1,024, which caps PgBouncer at ~1,000 clients.
 as_pgb=(); [[ $(id -u) -eq 0 ]] && as_pgb=(setpriv --reuid=postgres --regid=postgres --init-groups)
-"${as_pgb[@]}" pgbouncer -d -q "$work/pgbouncer.ini" || die "PgBouncer did not start: $(cat "$work/pgbouncer.log" 2>/dev/null)"
+start_pgbouncer() {
+  rm -f "$work/pgbouncer.pid"
+  "${as_pgb[@]}" pgbouncer -d -q "$work/pgbouncer.ini" || die "PgBouncer did not start: $(cat "$work/pgbouncer.log" 2>/dev/null)"
+}
+start_pgbouncer
 
 # ---- Tuki.Pool --------------------------------------------------------------------------------------------------
 cat > "$work/pooler.yaml" <<EOF
@@ -146,18 +150,24 @@ databases:
 users:
   bench: { password: "$v1" }
 EOF
-# PROFILE=1: perf can name JIT-compiled methods only when the runtime writes /tmp/perf-PID.map.
-[[ ${PROFILE:-0} == 1 ]] && export DOTNET_PerfMapEnabled=1
-dotnet "$tuki_dll" --config "$work/pooler.yaml" >"$work/tuki.log" 2>&1 &
-tuki_pid=$!
+# PROFILE=1: perf names JIT-compiled methods from /tmp/perf-PID.map, and only without W^X double mapping.
+[[ ${PROFILE:-0} == 1 ]] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+start_tuki() {
+  dotnet "$tuki_dll" --config "$work/pooler.yaml" >>"$work/tuki.log" 2>&1 &
+  tuki_pid=$!
+}
+start_tuki
 
 wait_port() { # port
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
-wait_port "$pgb_port" || die "PgBouncer does not listen on $pgb_port: $(cat "$work/pgbouncer.log")"
-wait_port "$tuki_port" || die "Tuki.Pool does not listen on $tuki_port: $(cat "$work/tuki.log")"
-pgb_pid=$(cat "$work/pgbouncer.pid")
+wait_poolers() {
+  wait_port "$pgb_port" || die "PgBouncer does not listen on $pgb_port: $(cat "$work/pgbouncer.log")"
+  wait_port "$tuki_port" || die "Tuki.Pool does not listen on $tuki_port: $(cat "$work/tuki.log")"
+  pgb_pid=$(cat "$work/pgbouncer.pid")
+}
+wait_poolers
 
 port_of() { case $1 in direct) echo "$pg_port" ;; pgbouncer) echo "$pgb_port" ;; tuki) echo "$tuki_port" ;; esac; }
 password_of() { [[ $1 == tuki ]] && echo "$tuki_client_password" || echo "$v1"; }
@@ -211,9 +221,9 @@ if [[ ${PROFILE:-0} == 1 ]]; then
     run_pgbench profile_allocations tuki 0 "$duration" -S -M extended -c 50 -j 2
     sleep 1.5
     # TERM, not INT: a background job of a script ignores SIGINT. The samples are on disk as they come.
-    kill -TERM "$counters_pid" 2>/dev/null
+    kill -TERM "$counters_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$counters_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$counters_pid" 2>/dev/null; wait "$counters_pid" 2>/dev/null || true
+    kill -KILL "$counters_pid" 2>/dev/null || true; wait "$counters_pid" 2>/dev/null || true
     # The runtime publishes bytes allocated per 1 s interval; their sum over the run is the run's allocation (the
     # ~32 KB/s outside the run is dotnet-counters' own session). Thread-pool work items per transaction count hops.
     awk -F, -v tx="$last_tx" '$0 ~ /total_allocated/ { sum += $NF } $0 ~ /work_item.count/ { items += $NF }
@@ -281,6 +291,13 @@ hold_idle() { # target count
     $(( $(private_kib "$pid") - priv0 )) $(( $(smaps "$pid" Anonymous) - anon0 )) "${ms:-0}" >> "$mem_tsv"
   say "idle $target $count: $line; RSS $rss0 → $(smaps "$pid" Rss) KiB"
   grep -m1 '^first_error' "$work/hold-$target-$count.log" >&2 || true
+  if [[ ${PROFILE:-0} == 1 && $target == tuki && -x ${tools:-}/dotnet-dump ]]; then
+    # What the idle clients are made of: managed heap by type while they are held.
+    "$tools/dotnet-dump" collect -p "$pid" --type Heap -o "$prof/idle-$count.dmp" >/dev/null 2>&1 &&
+      "$tools/dotnet-dump" analyze "$prof/idle-$count.dmp" -c "dumpheap -stat" -c exit > "$prof/idle-$count-heap.txt" 2>&1
+    rm -f "$prof/idle-$count.dmp"
+    say "heap by type with $count idle clients: $prof/idle-$count-heap.txt"; tail -n 25 "$prof/idle-$count-heap.txt" >&2 || true
+  fi
   touch "$work/release"
   wait "$tool_pid" 2>/dev/null || true
   tool_pid=
@@ -299,6 +316,15 @@ login_storm() { # target round
   sleep 3
 }
 
+# Fresh pooler processes: after the load runs Tuki.Pool's GC heap has free space that idle clients would fill
+# unseen (a first full run measured 189 B per client that way). The 1,000-client hold runs first and warms the
+# login path (JIT), so the 10,000-client delta is the clients themselves.
+if [[ -n $idle_counts ]]; then
+  say "restarting both poolers for the idle-client measurements"
+  kill "$tuki_pid"; wait "$tuki_pid" 2>/dev/null || true
+  kill "$pgb_pid"; for _ in $(seq 1 50); do kill -0 "$pgb_pid" 2>/dev/null || break; sleep 0.1; done
+  start_pgbouncer; start_tuki; wait_poolers
+fi
 for count in $idle_counts; do
   order=(pgbouncer tuki); [[ $count -gt 1000 ]] && order=(tuki pgbouncer)
   for target in "${order[@]}"; do hold_idle "$target" "$count"; done
