@@ -42,6 +42,7 @@ public class PoolBenchmarks
     {
         public long CreatedTimestamp { get; } = TimeProvider.System.GetTimestamp();
         public long IdleSinceTimestamp { get; set; }
+        public int Generation { get; set; }
         public bool CheckUsable() => true;
         public void Close(DisconnectReason reason) { }
     }
