@@ -94,4 +94,17 @@ public sealed class TimeoutsTests(PostgresFixture pg)
         await using var other = await pooler.OpenAsync(db);
         Assert.Equal(0L, (long)(await new NpgsqlCommand("SELECT count(*) FROM t", other).ExecuteScalarAsync())!);
     }
+
+    [Fact]
+    public async Task QueryTimeout_LongQueryCancelled_ClientGoesOn()
+    {
+        var db = await pg.CreateDatabaseAsync("qtimeout");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1\ntimeouts: { query: 1s, query_wait: 10s }");
+        await using var client = await pooler.OpenAsync(db);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => new NpgsqlCommand("SELECT pg_sleep(20)", client) { CommandTimeout = 60 }.ExecuteScalarAsync());
+        Assert.Contains("57014", error.ToString());
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(10));
+        Assert.Equal(1, (int)(await new NpgsqlCommand("SELECT 1", client).ExecuteScalarAsync())!);
+    }
 }

@@ -44,27 +44,52 @@ public sealed partial class ClientSession
     private long _idleInTransactionSince;   // Stopwatch timestamp of the ReadyForQuery 'T'/'E' it went quiet after
     private bool _idleTimedOut;
 
-    /// <summary>Called about once a second for every client: cuts one idle in a transaction past the timeout (its
-    /// loop wakes, rolls the server back and sends FATAL 25P03, as PostgreSQL's own setting would).</summary>
-    public void CheckIdleTransaction(long now)
+    // pool.timeouts.query: a query running longer is cancelled on the server (the client gets PostgreSQL's 57014).
+    private TimeSpan _queryTimeout;
+    private long _cancelledQueryAt;
+
+    /// <summary>Called about once a second for every client: cancels a query running past pool.timeouts.query, and
+    /// cuts a client idle in a transaction past pool.timeouts.idle_transaction (its loop wakes, rolls the server
+    /// back and sends FATAL 25P03, as PostgreSQL's own setting would).</summary>
+    public void CheckTimeouts(long now)
     {
-        if (_idleTransactionTimeout <= TimeSpan.Zero)
+        if (_idleTransactionTimeout <= TimeSpan.Zero && _queryTimeout <= TimeSpan.Zero)
             return;
+        bool cancel = false, cut = false;
         lock (_sync)
         {
-            if (_idleInTransactionSince == 0 || _clientGone || _pendingReplies > 0
-                || System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) < _idleTransactionTimeout)
+            if (_clientGone || _server is null)
                 return;
-            _idleInTransactionSince = 0;
-            _idleTimedOut = true;
+            if (_queryTimeout > TimeSpan.Zero && _querySentAt != 0 && _cancelledQueryAt != _querySentAt
+                && System.Diagnostics.Stopwatch.GetElapsedTime(_querySentAt, now) > _queryTimeout)
+            {
+                _cancelledQueryAt = _querySentAt;
+                cancel = true;
+            }
+            else if (_idleTransactionTimeout > TimeSpan.Zero && _idleInTransactionSince != 0 && _pendingReplies == 0
+                && System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) > _idleTransactionTimeout)
+            {
+                _idleInTransactionSince = 0;
+                _idleTimedOut = true;
+                cut = true;
+            }
         }
-        _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.Socket.RemoteEndPoint, _idleTransactionTimeout);
-        _input.CancelPendingRead();
+        if (cancel)
+        {
+            _context.Logger.LogInformation("Client {Client}: query running over {Timeout} (pool.timeouts.query), cancelled", _connection.Socket.RemoteEndPoint, _queryTimeout);
+            _ = ForwardCancelAsync();
+        }
+        if (cut)
+        {
+            _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.Socket.RemoteEndPoint, _idleTransactionTimeout);
+            _input.CancelPendingRead();
+        }
     }
 
     private void ApplyPoolRules(PoolConfig pool)
     {
         _idleTransactionTimeout = pool.Timeouts.IdleTransaction;
+        _queryTimeout = pool.Timeouts.Query;
         _mode = pool.Mode;
         _pinning = pool.Pinning;
         _resetQuery = pool.ResetQuery;

@@ -14,7 +14,7 @@ internal static class ConfigKeys
         "max_prepared_statements", "pinning", "max_pinned", "reset_query",
         "timeouts",
         "timeouts.query_wait", "timeouts.server_connect", "timeouts.server_idle",
-        "timeouts.server_lifetime", "timeouts.client_login", "timeouts.idle_transaction",
+        "timeouts.server_lifetime", "timeouts.client_login", "timeouts.idle_transaction", "timeouts.query",
     ];
 
     /// <summary>Dotted patterns of every accepted key, sections included (<c>pool</c>, <c>pool.timeouts</c>).</summary>

@@ -83,7 +83,10 @@ internal static class ConfigMapper
             ServerIdle: timeouts.Duration("server_idle", allowZero: true) ?? inheritedTimeouts.ServerIdle,
             ServerLifetime: timeouts.Duration("server_lifetime", allowZero: true) ?? inheritedTimeouts.ServerLifetime,
             ClientLogin: timeouts.Duration("client_login", allowZero: false) ?? inheritedTimeouts.ClientLogin,
-            IdleTransaction: timeouts.Duration("idle_transaction", allowZero: true) ?? inheritedTimeouts.IdleTransaction),
+            IdleTransaction: timeouts.Duration("idle_transaction", allowZero: true) ?? inheritedTimeouts.IdleTransaction)
+        {
+            Query = timeouts.Duration("query", allowZero: true) ?? inheritedTimeouts.Query,
+        },
             maxPrepared, pinning, maxPinned, resetQuery);
     }
 

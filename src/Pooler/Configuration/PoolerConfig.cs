@@ -94,7 +94,11 @@ public sealed record TimeoutsConfig(
     TimeSpan ServerIdle,
     TimeSpan ServerLifetime,
     TimeSpan ClientLogin,
-    TimeSpan IdleTransaction);
+    TimeSpan IdleTransaction)
+{
+    /// <summary><c>pool.timeouts.query</c>: a query running longer is cancelled; zero = no limit.</summary>
+    public TimeSpan Query { get; init; }
+}
 
 /// <summary><c>pool.pinning</c>: what a client gets when it uses session state that transaction pooling cannot
 /// share (LISTEN, session advisory locks, temp tables, WITH HOLD cursors, SQL PREPARE).</summary>

@@ -98,7 +98,8 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Once a second: clients idle inside a transaction past pool.timeouts.idle_transaction are cut.</summary>
+    /// <summary>Once a second: queries past pool.timeouts.query are cancelled, clients idle inside a transaction past
+    /// pool.timeouts.idle_transaction are cut, login-rate buckets of quiet addresses are forgotten.</summary>
     private async Task SweepClientsAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -108,7 +109,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
             {
                 var now = System.Diagnostics.Stopwatch.GetTimestamp();
                 foreach (var session in _listener.Sessions)
-                    session.CheckIdleTransaction(now);
+                    session.CheckTimeouts(now);
                 Clients.Logins.Sweep();
             }
         }
