@@ -53,9 +53,9 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
             {
                 return;
             }
-            catch (SocketException) when (stoppingToken.IsCancellationRequested)
+            catch (SocketException ex) when (stoppingToken.IsCancellationRequested || ex.SocketErrorCode == SocketError.OperationAborted)
             {
-                return; // the listening socket was closed to stop accepting
+                return; // the listening socket was closed to stop accepting (drain, shutdown)
             }
             catch (SocketException ex)
             {
