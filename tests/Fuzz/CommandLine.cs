@@ -8,7 +8,7 @@ public sealed record CommandLine(
 {
     public static CommandLine? Parse(string[] args)
     {
-        var options = new CommandLine([], TimeSpan.FromSeconds(10), Environment.TickCount, false, "fuzz-findings", true, null, Corpus.FindRoot());
+        var options = new CommandLine([], TimeSpan.FromSeconds(10), Environment.TickCount, false, "fuzz-findings", true, null, "");
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{args[i]} needs a value");
@@ -34,6 +34,7 @@ public sealed record CommandLine(
                 return null;
             }
         }
-        return options;
+        // Found only when not given: a copied build (run elsewhere) names its corpus with --corpus.
+        return options.CorpusRoot.Length > 0 ? options : options with { CorpusRoot = Corpus.FindRoot() };
     }
 }
