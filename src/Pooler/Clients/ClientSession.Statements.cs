@@ -69,9 +69,10 @@ public sealed partial class ClientSession
         {
             // The client forgets the name; the server keeps its copy for the next client. A Close of a name no
             // server holds still gets the CloseComplete the client expects, in its place in the stream.
+            // The entry keeps what the name meant: if an earlier error makes the server skip this Close, the
+            // statement still exists there and the name must keep working (SettleGroup puts it back).
             _statements.Remove(name);
-            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, null, null));
-            statement = null;
+            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, statement, name.ToArray()));
             WriteRenamed(ref buffer, header, head, offset, length, PreparedStatement.NoneName, whole, output);
             return Look.Forwarded;
         }
@@ -223,11 +224,20 @@ public sealed partial class ClientSession
     private void SettleGroup()
     {
         _rfqReceived++;
+        List<ExpectedReply>? skippedCloses = null;
         while (_expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
         {
             _expected.Dequeue();
-            OnSkipped(expected);
+            if (expected is { Reply: BackendCode.CloseComplete, Action: ReplyAction.Forward, Statement: not null })
+                (skippedCloses ??= []).Add(expected);
+            else
+                OnSkipped(expected);
         }
+        // A client's Close that never ran: its name still means the statement, unless a later Parse took the name
+        // (after the group's skipped Parses have been taken back out, so a skipped Close+Parse restores the old one).
+        foreach (var close in skippedCloses ?? [])
+            if (!_statements!.TryGet(close.ClientName, out _))
+                _statements.Set(close.ClientName, close.Statement!);
         if (_replyWaiter is not null && _rfqReceived > _waitGroup)
         {
             _replyWaiter.TrySetResult();
