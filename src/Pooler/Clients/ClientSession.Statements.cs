@@ -114,8 +114,18 @@ public sealed partial class ClientSession
             var entry = cache.Find(statement.Key);
             if (MustWaitFor(entry))
                 return Look.WaitForReplies;
-            var clientName = _statements.Set(name, statement);
-            if (entry is not null)
+            // The name maps to the cached instance when there is one: a skipped reply takes the name back out only
+            // if it still maps to the very statement its queue entry holds.
+            var clientName = _statements.Set(name, entry?.Statement ?? statement);
+            if (entry is not null && (_transactionStatus == TransactionStatus.Failed || _pendingReplies > 0))
+            {
+                // In a failed transaction PostgreSQL refuses a Parse (25P02) unless it ends the transaction: an
+                // unnamed Parse of the same text gets the very answer the client's Parse would have had. With
+                // replies still owed the status this group starts in is not known yet, so the same applies.
+                MessageWriter.WriteParse(output, ""u8, statement.Body);
+                _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, entry.Statement, clientName));
+            }
+            else if (entry is not null)
             {
                 // Already prepared here: a no-op Close takes the Parse's place, its reply becomes ParseComplete.
                 MessageWriter.WriteCloseStatement(output, PreparedStatement.NoneName);
@@ -225,13 +235,20 @@ public sealed partial class ClientSession
     {
         _rfqReceived++;
         List<ExpectedReply>? skippedCloses = null;
+        HashSet<PreparedStatement>? skippedParses = null;
         while (_expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
         {
             _expected.Dequeue();
             if (expected is { Reply: BackendCode.CloseComplete, Action: ReplyAction.Forward, Statement: not null })
-                (skippedCloses ??= []).Add(expected);
-            else
-                OnSkipped(expected);
+            {
+                // A Close of a name whose Parse was skipped earlier in this group closes nothing that exists.
+                if (skippedParses is null || !skippedParses.Contains(expected.Statement))
+                    (skippedCloses ??= []).Add(expected);
+                continue;
+            }
+            if (expected is { ClientName: not null, Statement: not null })
+                (skippedParses ??= new(ReferenceEqualityComparer.Instance)).Add(expected.Statement);
+            OnSkipped(expected);
         }
         // A client's Close that never ran: its name still means the statement, unless a later Parse took the name
         // (after the group's skipped Parses have been taken back out, so a skipped Close+Parse restores the old one).
