@@ -27,6 +27,7 @@ public sealed partial class ClientSession
     private long _waitGroup = -1;
     private TaskCompletionSource? _replyWaiter;
     private byte[]? _clientScratch;
+    private Dictionary<string, long>? _pendingCloses; // client names closed, by the group whose answer is still out
 
     private enum Look { Pass, Forwarded, NeedMoreData, WaitForReplies }
 
@@ -62,7 +63,17 @@ public sealed partial class ClientSession
 
         PreparedStatement? statement = null;
         if (_statements is null || !isStatement || name.IsEmpty || !_statements.TryGet(name, out statement))
+        {
+            // Closed in an earlier group whose answer is still out: if an error there made the server skip the
+            // Close, the name still exists (SettleGroup restores it). Wait for that answer rather than guess.
+            if (header.Code != FrontendCode.Close && _pendingCloses is not null
+                && _pendingCloses.TryGetValue(NameKey(name), out var closedIn) && closedIn < _rfqExpected && closedIn >= _rfqReceived)
+            {
+                _waitGroup = closedIn;
+                return Look.WaitForReplies;
+            }
             return Pass(header.Code);
+        }
 
         var output = _server!.Output;
         if (header.Code == FrontendCode.Close)
@@ -73,6 +84,7 @@ public sealed partial class ClientSession
             // statement still exists there and the name must keep working (SettleGroup puts it back).
             _statements.Remove(name);
             _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, statement, name.ToArray()));
+            (_pendingCloses ??= [])[NameKey(name)] = _rfqExpected;
             WriteRenamed(ref buffer, header, head, offset, length, PreparedStatement.NoneName, whole, output);
             return Look.Forwarded;
         }
@@ -235,19 +247,19 @@ public sealed partial class ClientSession
     {
         _rfqReceived++;
         List<ExpectedReply>? skippedCloses = null;
-        HashSet<PreparedStatement>? skippedParses = null;
+        HashSet<(PreparedStatement, string)>? skippedParses = null; // (statement, client name) of skipped Parses
         while (_expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
         {
             _expected.Dequeue();
             if (expected is { Reply: BackendCode.CloseComplete, Action: ReplyAction.Forward, Statement: not null })
             {
                 // A Close of a name whose Parse was skipped earlier in this group closes nothing that exists.
-                if (skippedParses is null || !skippedParses.Contains(expected.Statement))
+                if (skippedParses is null || !skippedParses.Contains((expected.Statement, NameKey(expected.ClientName!))))
                     (skippedCloses ??= []).Add(expected);
                 continue;
             }
             if (expected is { ClientName: not null, Statement: not null })
-                (skippedParses ??= new(ReferenceEqualityComparer.Instance)).Add(expected.Statement);
+                (skippedParses ??= []).Add((expected.Statement, NameKey(expected.ClientName)));
             OnSkipped(expected);
         }
         // A client's Close that never ran: its name still means the statement, unless a later Parse took the name
@@ -255,12 +267,20 @@ public sealed partial class ClientSession
         foreach (var close in skippedCloses ?? [])
             if (!_statements!.TryGet(close.ClientName, out _))
                 _statements.Set(close.ClientName, close.Statement!);
+        if (_pendingCloses is { Count: > 0 })
+            foreach (var (name, group) in _pendingCloses)
+                if (group < _rfqReceived)
+                    _pendingCloses.Remove(name);
         if (_replyWaiter is not null && _rfqReceived > _waitGroup)
         {
             _replyWaiter.TrySetResult();
             _replyWaiter = null;
         }
     }
+
+    // Statements are shared between names (one cached instance per text): a skipped Parse only hides the Close of the
+    // same name. Latin-1 maps bytes to chars one to one.
+    private static string NameKey(ReadOnlySpan<byte> name) => System.Text.Encoding.Latin1.GetString(name);
 
     private void OnSkipped(in ExpectedReply expected)
     {
@@ -302,6 +322,7 @@ public sealed partial class ClientSession
     private void ResetReplyTracking()
     {
         _expected.Clear();
+        _pendingCloses?.Clear();
         _rfqExpected = _rfqReceived = 0;
         _waitGroup = -1;
         _replyWaiter?.TrySetResult();

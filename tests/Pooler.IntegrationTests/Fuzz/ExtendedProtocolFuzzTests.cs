@@ -74,6 +74,11 @@ public sealed class ExtendedProtocolFuzzTests(PostgresFixture pg, ITestOutputHel
         Assert.Equal(["E:34000", "Z:I"], await session.ReadRepliesAsync(1, ReplyTimeout));
         await session.SendAsync(Wire.Concat(Wire.Bind("", "a"), Wire.Execute(""), Wire.Sync()));
         Assert.Equal(["2", "D", "C", "Z:I"], await session.ReadRepliesAsync(1, ReplyTimeout));
+
+        // The same in one pipeline: the Bind after the Sync must wait to learn whether the Close ran.
+        await session.SendAsync(Wire.Concat(Wire.Execute("no_such_portal"), Wire.Message('C', [(byte)'S'], Wire.CString("a")), Wire.Sync(),
+            Wire.Bind("", "a"), Wire.Execute(""), Wire.Sync()));
+        Assert.Equal(["E:34000", "Z:I", "2", "D", "C", "Z:I"], await session.ReadRepliesAsync(2, ReplyTimeout));
     }
 
     private static async Task<(int Seed, int Batches, int Differences, string? FirstDifference)> ClientAsync(PoolerHarness pooler, (string Database, string User, string Password) db, int seed, DateTime deadline)
