@@ -27,6 +27,7 @@ public sealed partial class ClientSession
     private long _waitGroup = -1;
     private TaskCompletionSource? _replyWaiter;
     private byte[]? _clientScratch;
+    private static ReadOnlySpan<byte> ProbeName => "tuki_probe"u8;
     private Dictionary<string, long>? _pendingCloses; // client names closed, by the group whose answer is still out
 
     private enum Look { Pass, Forwarded, NeedMoreData, WaitForReplies }
@@ -131,11 +132,14 @@ public sealed partial class ClientSession
             var clientName = _statements.Set(name, entry?.Statement ?? statement);
             if (entry is not null && (_transactionStatus == TransactionStatus.Failed || _pendingReplies > 0))
             {
-                // In a failed transaction PostgreSQL refuses a Parse (25P02) unless it ends the transaction: an
-                // unnamed Parse of the same text gets the very answer the client's Parse would have had. With
-                // replies still owed the status this group starts in is not known yet, so the same applies.
-                MessageWriter.WriteParse(output, ""u8, statement.Body);
+                // In a failed transaction PostgreSQL refuses a Parse (25P02) unless it ends the transaction: a Parse
+                // of the same text under a probe name (closed right after, reply swallowed) gets the very answer the
+                // client's Parse would have had. With replies still owed the status this group starts in is not
+                // known yet, so the same applies. (Not the unnamed statement: the client may be using it.)
+                MessageWriter.WriteParse(output, ProbeName, statement.Body);
                 _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, entry.Statement, clientName));
+                MessageWriter.WriteCloseStatement(output, ProbeName);
+                _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, null, null));
             }
             else if (entry is not null)
             {
@@ -297,7 +301,7 @@ public sealed partial class ClientSession
             case ReplyAction.AnswerParse:
                 _statements?.RemoveIf(expected.ClientName!, expected.Statement!);
                 break;
-            case ReplyAction.Swallow:
+            case ReplyAction.Swallow when expected.Statement is not null:
                 // An eviction Close that never ran: the statement is still on the server.
                 cache?.Restore(expected.Statement!);
                 break;
