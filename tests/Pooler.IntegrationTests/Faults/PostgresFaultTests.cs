@@ -43,7 +43,8 @@ public sealed class PostgresFaultTests(PostgresFixture pg, ITestOutputHelper out
         var fault = load.Now;
         await server.RestartAsync();
         var restarted = load.Now - fault;
-        var (first, all) = await WaitForRecoveryAsync(load, fault);
+        // Recovery counts from the moment pg_ctl returned: PostgreSQL is up again, the pooler must follow.
+        var (first, all) = await WaitForRecoveryAsync(load, fault + restarted);
         await Task.Delay(FaultSettings.Afterwards);
         await stop.CancelAsync();
         await running;
@@ -164,7 +165,7 @@ public sealed class PostgresFaultTests(PostgresFixture pg, ITestOutputHelper out
             $"refused while down {load.Count(Outcome.Refused)}, logins refused {load.Count(Outcome.ConnectFailed)}, rows {rows} ({unconfirmed} committed without the client seeing it)");
         if (faultDuration > TimeSpan.Zero)
             output.WriteLine($"  fault itself took {faultDuration.TotalMilliseconds:0} ms");
-        output.WriteLine($"  recovery: first commit {first?.TotalMilliseconds:0} ms after the fault, every worker {all?.TotalMilliseconds:0} ms");
+        output.WriteLine($"  recovery: first commit {first?.TotalMilliseconds:0} ms after the fault ended, every worker {all?.TotalMilliseconds:0} ms");
         foreach (var error in load.Attempts.Where(a => a.Error is not null).GroupBy(a => a.Error).Take(6))
             output.WriteLine($"  {error.Count()} x {error.Key}");
     }

@@ -85,7 +85,10 @@ public sealed class TransactionLoad
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or IOException)
             {
-                var refused = e is PostgresException { SqlState: "08006" or "57P03" };
+                // Refused before reaching a server: PostgreSQL not accepting sessions (57P03) or the pooler unable
+                // to connect (its 08006 says so); its other 08006 is a server lost mid-transaction, a lost one.
+                var refused = e is PostgresException { SqlState: "57P03" }
+                    || e is PostgresException { SqlState: "08006" } pe && pe.MessageText.Contains("could not connect", StringComparison.Ordinal);
                 _attempts.Enqueue(new Attempt(worker, seq, Now, refused ? Outcome.Refused : Outcome.Failed, Describe(e)));
                 await DisposeQuietly(connection);
                 connection = null;
