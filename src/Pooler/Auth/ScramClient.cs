@@ -36,7 +36,9 @@ public sealed class ScramClient(string? password, SaltedPasswordCache? cache = n
             || !int.TryParse(iterText, out var iterations) || iterations < 1 || iterations > MaxIterations)
             throw new ScramException("invalid SCRAM server-first-message from PostgreSQL");
 
-        var salt = Convert.FromBase64String(saltText);
+        byte[] salt;
+        try { salt = Convert.FromBase64String(saltText); }
+        catch (FormatException) { throw new ScramException("invalid SCRAM salt from PostgreSQL (not base64)"); }
         byte[] clientKey, storedKey;
         if (keys is not null)
         {
@@ -76,9 +78,15 @@ public sealed class ScramClient(string? password, SaltedPasswordCache? cache = n
             throw new ScramException($"PostgreSQL rejected SCRAM authentication: {error}");
         var expected = HMACSHA256.HashData(_serverKey, Encoding.UTF8.GetBytes(_authMessage));
         var actualText = ScramAttributes.Get(serverFinal, 'v');
-        if (actualText is null || !CryptographicOperations.FixedTimeEquals(Convert.FromBase64String(actualText), expected))
+        if (actualText is null || !TryFromBase64(actualText, out var actual) || !CryptographicOperations.FixedTimeEquals(actual, expected))
             throw new ScramException("PostgreSQL's SCRAM server signature is invalid");
         ServerVerified = true;
+    }
+
+    private static bool TryFromBase64(string text, out byte[] bytes)
+    {
+        try { bytes = Convert.FromBase64String(text); return true; }
+        catch (FormatException) { bytes = []; return false; }
     }
 }
 

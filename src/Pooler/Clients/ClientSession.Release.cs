@@ -14,6 +14,9 @@ public sealed partial class ClientSession
     // After the cancel, how long the rollback may take before the server is closed instead.
     private static readonly TimeSpan ResetTimeout = TimeSpan.FromSeconds(5);
 
+    // Body of a Parse (text, no parameter types) that always fails with a syntax error: its name is in it for the log.
+    private static ReadOnlySpan<byte> AbortUnsyncedParse => "tuki: client disconnected before Sync\0\0\0"u8;
+
     // Released by the pump when the server reports a transaction still open and nothing owed: time to ROLLBACK.
     private SemaphoreSlim? _exitSignal;
 
@@ -42,6 +45,10 @@ public sealed partial class ClientSession
                 }
                 if (_unsynced)
                 {
+                    // A bare Sync would COMMIT the implicit transaction of work the client never confirmed with
+                    // its own Sync; PostgreSQL rolls that back when a client disconnects. A Parse that cannot
+                    // succeed makes the server abort it and skip to our Sync (or is itself skipped after an error).
+                    MessageWriter.WriteParse(server.Output, ""u8, AbortUnsyncedParse);
                     MessageWriter.WriteSync(server.Output);
                     ExpectReadyForQuery();
                     _unsynced = false;

@@ -27,6 +27,8 @@ public sealed partial class ClientSession
     private long _waitGroup = -1;
     private TaskCompletionSource? _replyWaiter;
     private byte[]? _clientScratch;
+    private static ReadOnlySpan<byte> ProbeName => "tuki_probe"u8;
+    private Dictionary<string, long>? _pendingCloses; // client names closed, by the group whose answer is still out
 
     private enum Look { Pass, Forwarded, NeedMoreData, WaitForReplies }
 
@@ -62,16 +64,28 @@ public sealed partial class ClientSession
 
         PreparedStatement? statement = null;
         if (_statements is null || !isStatement || name.IsEmpty || !_statements.TryGet(name, out statement))
+        {
+            // Closed in an earlier group whose answer is still out: if an error there made the server skip the
+            // Close, the name still exists (SettleGroup restores it). Wait for that answer rather than guess.
+            if (header.Code != FrontendCode.Close && _pendingCloses is not null
+                && _pendingCloses.TryGetValue(NameKey(name), out var closedIn) && closedIn < _rfqExpected && closedIn >= _rfqReceived)
+            {
+                _waitGroup = closedIn;
+                return Look.WaitForReplies;
+            }
             return Pass(header.Code);
+        }
 
         var output = _server!.Output;
         if (header.Code == FrontendCode.Close)
         {
             // The client forgets the name; the server keeps its copy for the next client. A Close of a name no
             // server holds still gets the CloseComplete the client expects, in its place in the stream.
+            // The entry keeps what the name meant: if an earlier error makes the server skip this Close, the
+            // statement still exists there and the name must keep working (SettleGroup puts it back).
             _statements.Remove(name);
-            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, null, null));
-            statement = null;
+            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, statement, name.ToArray()));
+            (_pendingCloses ??= [])[NameKey(name)] = _rfqExpected;
             WriteRenamed(ref buffer, header, head, offset, length, PreparedStatement.NoneName, whole, output);
             return Look.Forwarded;
         }
@@ -113,8 +127,21 @@ public sealed partial class ClientSession
             var entry = cache.Find(statement.Key);
             if (MustWaitFor(entry))
                 return Look.WaitForReplies;
-            var clientName = _statements.Set(name, statement);
-            if (entry is not null)
+            // The name maps to the cached instance when there is one: a skipped reply takes the name back out only
+            // if it still maps to the very statement its queue entry holds.
+            var clientName = _statements.Set(name, entry?.Statement ?? statement);
+            if (entry is not null && (_transactionStatus == TransactionStatus.Failed || _pendingReplies > 0))
+            {
+                // In a failed transaction PostgreSQL refuses a Parse (25P02) unless it ends the transaction: a Parse
+                // of the same text under a probe name (closed right after, reply swallowed) gets the very answer the
+                // client's Parse would have had. With replies still owed the status this group starts in is not
+                // known yet, so the same applies. (Not the unnamed statement: the client may be using it.)
+                MessageWriter.WriteParse(output, ProbeName, statement.Body);
+                _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, entry.Statement, clientName));
+                MessageWriter.WriteCloseStatement(output, ProbeName);
+                _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, null, null));
+            }
+            else if (entry is not null)
             {
                 _stats?.PreparedHit();
                 // Already prepared here: a no-op Close takes the Parse's place, its reply becomes ParseComplete.
@@ -229,17 +256,41 @@ public sealed partial class ClientSession
     private void SettleGroup()
     {
         _rfqReceived++;
+        List<ExpectedReply>? skippedCloses = null;
+        HashSet<(PreparedStatement, string)>? skippedParses = null; // (statement, client name) of skipped Parses
         while (_expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
         {
             _expected.Dequeue();
+            if (expected is { Reply: BackendCode.CloseComplete, Action: ReplyAction.Forward, Statement: not null })
+            {
+                // A Close of a name whose Parse was skipped earlier in this group closes nothing that exists.
+                if (skippedParses is null || !skippedParses.Contains((expected.Statement, NameKey(expected.ClientName!))))
+                    (skippedCloses ??= []).Add(expected);
+                continue;
+            }
+            if (expected is { ClientName: not null, Statement: not null })
+                (skippedParses ??= []).Add((expected.Statement, NameKey(expected.ClientName)));
             OnSkipped(expected);
         }
+        // A client's Close that never ran: its name still means the statement, unless a later Parse took the name
+        // (after the group's skipped Parses have been taken back out, so a skipped Close+Parse restores the old one).
+        foreach (var close in skippedCloses ?? [])
+            if (!_statements!.TryGet(close.ClientName, out _))
+                _statements.Set(close.ClientName, close.Statement!);
+        if (_pendingCloses is { Count: > 0 })
+            foreach (var (name, group) in _pendingCloses)
+                if (group < _rfqReceived)
+                    _pendingCloses.Remove(name);
         if (_replyWaiter is not null && _rfqReceived > _waitGroup)
         {
             _replyWaiter.TrySetResult();
             _replyWaiter = null;
         }
     }
+
+    // Statements are shared between names (one cached instance per text): a skipped Parse only hides the Close of the
+    // same name. Latin-1 maps bytes to chars one to one.
+    private static string NameKey(ReadOnlySpan<byte> name) => System.Text.Encoding.Latin1.GetString(name);
 
     private void OnSkipped(in ExpectedReply expected)
     {
@@ -256,7 +307,7 @@ public sealed partial class ClientSession
             case ReplyAction.AnswerParse:
                 _statements?.RemoveIf(expected.ClientName!, expected.Statement!);
                 break;
-            case ReplyAction.Swallow:
+            case ReplyAction.Swallow when expected.Statement is not null:
                 // An eviction Close that never ran: the statement is still on the server.
                 cache?.Restore(expected.Statement!);
                 break;
@@ -281,6 +332,7 @@ public sealed partial class ClientSession
     private void ResetReplyTracking()
     {
         _expected.Clear();
+        _pendingCloses?.Clear();
         _rfqExpected = _rfqReceived = 0;
         _waitGroup = -1;
         _replyWaiter?.TrySetResult();

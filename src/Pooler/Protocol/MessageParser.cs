@@ -44,18 +44,29 @@ public static class MessageParser
         return new PgError(hasV ? severity : localizedSeverity, code, message, hint);
     }
 
-    /// <summary>The columns of a DataRow in text format (null for SQL NULL).</summary>
+    /// <summary>The columns of a DataRow in text format (null for SQL NULL). A row whose counts or lengths do not fit
+    /// its body is a protocol violation, not an index error.</summary>
     public static string?[] DataRow(ReadOnlySpan<byte> body)
     {
-        var columns = new string?[BinaryPrimitives.ReadInt16BigEndian(body)];
+        if (body.Length < 2)
+            throw new ProtocolViolationException("DataRow too short");
+        var count = BinaryPrimitives.ReadInt16BigEndian(body);
         body = body[2..];
+        // Each column takes at least its 4-byte length: a count the body cannot hold is refused before allocating.
+        if (count < 0 || count > body.Length / 4)
+            throw new ProtocolViolationException($"DataRow declares {count} columns in {body.Length} bytes");
+        var columns = new string?[count];
         for (var i = 0; i < columns.Length; i++)
         {
+            if (body.Length < 4)
+                throw new ProtocolViolationException("DataRow ends inside a column length");
             var length = BinaryPrimitives.ReadInt32BigEndian(body);
             body = body[4..];
             if (length < 0)
                 continue;
-            columns[i] = System.Text.Encoding.UTF8.GetString(body[..length]);
+            if (length > body.Length)
+                throw new ProtocolViolationException($"DataRow column of {length} bytes overruns the message");
+            columns[i] = Encoding.UTF8.GetString(body[..length]);
             body = body[length..];
         }
         return columns;

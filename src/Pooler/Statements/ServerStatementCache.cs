@@ -79,8 +79,13 @@ public sealed class ServerStatementCache(int capacity)
     /// need be: the next <see cref="Add"/> evicts again.</summary>
     public void Restore(PreparedStatement statement)
     {
-        if (_entries.ContainsKey(statement.Key))
+        if (_entries.TryGetValue(statement.Key, out var existing))
+        {
+            // Re-prepared later in the same failed pipeline: that Parse was skipped too, but the statement never
+            // left the server, so the entry must survive the skipped Parse's RemoveIfPending.
+            existing.PendingGroup = -1;
             return;
+        }
         var entry = new Entry(statement);
         _entries[statement.Key] = entry;
         LinkNewest(entry);

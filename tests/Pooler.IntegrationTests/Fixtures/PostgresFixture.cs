@@ -185,6 +185,12 @@ public sealed class PostgresFixture : IAsyncLifetime
         return (int)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>A throwaway cluster of its own (same settings as the shared one), for tests that stop or restart
+    /// PostgreSQL; null when this fixture has no local binaries (TUKI_TEST_PG or Docker), and those tests skip.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    internal static async Task<LocalCluster?> StartDedicatedClusterAsync() =>
+        FindPostgresBinDir() is { } binDir ? await LocalCluster.StartAsync(binDir, ServerSettings) : null;
+
     /// <summary>Full path of a PostgreSQL client tool (<c>psql</c>, <c>pgbench</c>, …), or null when the machine
     /// has none: tests that drive real tools skip then. Looks in <see cref="BinDir"/>, then PATH, then the
     /// newest <c>/usr/lib/postgresql/*/bin</c>.</summary>
@@ -412,12 +418,13 @@ public sealed class PostgresFixture : IAsyncLifetime
     /// <summary>A throwaway cluster in <c>{tmp}/tuki-pg-{random}</c>: <c>data/</c>, <c>sock/</c>, <c>postgres.log</c>,
     /// and <c>owner.pid</c> so a later run can remove a cluster whose test process died without disposing.</summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    sealed class LocalCluster : IAsyncDisposable
+    internal sealed class LocalCluster : IAsyncDisposable
     {
         const string DirectoryPrefix = "tuki-pg-";
         readonly string _binDir;
         readonly bool _asPostgres;
         int _stopped;
+        string _options = "";
 
         LocalCluster(string binDir, string root, bool asPostgres, string superuserPassword)
         {
@@ -501,6 +508,7 @@ public sealed class PostgresFixture : IAsyncLifetime
                     _asPostgres, Root, TimeSpan.FromMinutes(3));
                 if (result.ExitCode == 0)
                 {
+                    _options = options.ToString();
                     return;
                 }
                 var log = ReadLogTail();
@@ -510,6 +518,26 @@ public sealed class PostgresFixture : IAsyncLifetime
                 }
                 throw new InvalidOperationException(
                     $"pg_ctl start failed (exit {result.ExitCode}) on port {Port}:\n{result.Output}\n--- {LogFile} ---\n{log}");
+            }
+        }
+
+        // ---- fault tests: a cluster of their own, stopped and started under the pooler ----
+
+        /// <summary><c>pg_ctl stop -m fast</c>: sessions are terminated (their transactions rolled back), the port closes.</summary>
+        public Task StopAsync() => PgCtlAsync("-m", "fast", "-w", "stop");
+
+        /// <summary>Starts the stopped server again, on the same port with the same settings.</summary>
+        public Task StartAgainAsync() => PgCtlAsync("-l", LogFile, "-w", "-t", "120", "-o", _options, "start");
+
+        /// <summary><c>pg_ctl restart -m fast</c>, as an operator would: same port, every session cut.</summary>
+        public Task RestartAsync() => PgCtlAsync("-l", LogFile, "-m", "fast", "-w", "-t", "120", "-o", _options, "restart");
+
+        async Task PgCtlAsync(params string[] arguments)
+        {
+            var result = await RunAsync(Path.Combine(_binDir, "pg_ctl"), ["-D", DataDir, .. arguments], _asPostgres, Root, TimeSpan.FromMinutes(2));
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"pg_ctl {string.Join(' ', arguments)} failed (exit {result.ExitCode}):\n{result.Output}\n{ReadLogTail()}");
             }
         }
 

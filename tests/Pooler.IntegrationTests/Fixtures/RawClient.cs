@@ -85,6 +85,14 @@ public sealed class RawClient : IAsyncDisposable
         return fields.First(f => f.StartsWith('C')).Substring(1);
     }
 
+    /// <summary>Reads one untyped byte (the answer to SSLRequest/GSSENCRequest); -1 at end of stream.</summary>
+    public async Task<int> ReadByteAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        var buffer = new byte[1];
+        return await ReadExactlyAsync(buffer, cts.Token) ? buffer[0] : -1;
+    }
+
     /// <summary>True when the pooler closed the connection (EOF) within the timeout.</summary>
     public async Task<bool> IsClosedByPeerAsync(TimeSpan timeout)
     {
