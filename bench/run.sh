@@ -79,16 +79,13 @@ logins_dll=$repo/bench/Logins/bin/Release/net10.0/Tuki.Pool.Bench.Logins.dll
 
 # ---- passwords ------------------------------------------------------------------------------------------------
 # Every login in every scenario uses SCRAM with 16 iterations, so pgbench's own PBKDF2 (12 ms at 4,096) does not
-# hide the poolers in the connect scenarios. PostgreSQL 15 cannot lower scram_iterations, so verifiers are
-# computed here. Tuki.Pool cannot yet log in to PostgreSQL with a client's SCRAM keys (PgBouncer's passthrough),
-# only with a password, so the chain is: clients of Tuki.Pool use password P; Tuki.Pool checks it against V1 =
-# verifier(P, 16) and logs in to PostgreSQL with the string V1 as its password; PostgreSQL stores V2 =
-# verifier(V1, 16). Direct and PgBouncer clients therefore use V1 as their password (PgBouncer's auth_file holds
-# V2 and passes the client's keys through). Every client-facing login costs the same 16 iterations.
+# hide the poolers in the connect scenarios. PostgreSQL 15 cannot lower scram_iterations, so the verifier V =
+# verifier(P, 16) is computed here and stored as the role's password. Both poolers hold only V (PgBouncer's
+# auth_file, Tuki.Pool's users.bench.password) and log in to PostgreSQL with the SCRAM keys the client's own
+# exchange proved (pass-through); every client, direct or pooled, uses password P.
 superuser_password=bench-$RANDOM$RANDOM$RANDOM
-tuki_client_password=bench-$RANDOM$RANDOM$RANDOM
-v1=$(printf %s "$tuki_client_password" | python3 bench/scram_verifier.py 16)
-v2=$(printf %s "$v1" | python3 bench/scram_verifier.py 16)
+client_password=bench-$RANDOM$RANDOM$RANDOM
+verifier=$(printf %s "$client_password" | python3 bench/scram_verifier.py 16)
 
 # ---- PostgreSQL -------------------------------------------------------------------------------------------------
 say "starting PostgreSQL on $pg_port (max_connections 1100) and loading pgbench scale 10"
@@ -98,13 +95,13 @@ echo "$superuser_password" > "$work/pw"; chmod 644 "$work/pw"
   -o "-p $pg_port -k $work -c listen_addresses=127.0.0.1 -c max_connections=1100 -c shared_buffers=256MB" start >/dev/null ||
   { cat "$work/pg.log"; die "PostgreSQL did not start (port $pg_port busy?)"; }
 PGPASSWORD=$superuser_password "$bin/psql" -qX -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-  -c "CREATE ROLE bench LOGIN PASSWORD '$v2'" -c "CREATE DATABASE bench OWNER bench" >/dev/null
+  -c "CREATE ROLE bench LOGIN PASSWORD '$verifier'" -c "CREATE DATABASE bench OWNER bench" >/dev/null
 export PGHOST=127.0.0.1 PGUSER=bench PGDATABASE=bench
-PGPASSWORD=$v1 "$bin/pgbench" -i -s 10 -q -p "$pg_port" >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log"; die "pgbench -i failed"; }
+PGPASSWORD=$client_password "$bin/pgbench" -i -s 10 -q -p "$pg_port" >"$work/pgbench-init.log" 2>&1 || { cat "$work/pgbench-init.log"; die "pgbench -i failed"; }
 
 # ---- PgBouncer --------------------------------------------------------------------------------------------------
 cat > "$work/userlist.txt" <<EOF
-"bench" "$v2"
+"bench" "$verifier"
 EOF
 # listen_backlog as Tuki.Pool's (4096, see ClientListener) so the login storm compares poolers, not backlogs;
 # per-connection log lines off on both sides.
@@ -148,7 +145,7 @@ pool:
 databases:
   bench: { host: 127.0.0.1, port: $pg_port }
 users:
-  bench: { password: "$v1" }
+  bench: { password: "$verifier" }
 EOF
 # PROFILE=1: perf names JIT-compiled methods from /tmp/perf-PID.map, and only without W^X double mapping.
 [[ ${PROFILE:-0} == 1 ]] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
@@ -170,7 +167,7 @@ wait_poolers() {
 wait_poolers
 
 port_of() { case $1 in direct) echo "$pg_port" ;; pgbouncer) echo "$pgb_port" ;; tuki) echo "$tuki_port" ;; esac; }
-password_of() { [[ $1 == tuki ]] && echo "$tuki_client_password" || echo "$v1"; }
+password_of() { echo "$client_password"; }
 pid_of() { case $1 in pgbouncer) echo "$pgb_pid" ;; tuki) echo "$tuki_pid" ;; *) echo "" ;; esac; }
 cpu_ticks() { [[ -z $1 ]] && { echo 0; return; }; awk '{print $14 + $15}' "/proc/$1/stat"; }
 clk_tck=$(getconf CLK_TCK)

@@ -297,7 +297,10 @@ public sealed class ServerConnection : IPooledConnection
                 MessageWriter.WriteSaslInitialResponse(Output, ScramServer.Mechanism, System.Text.Encoding.UTF8.GetBytes(scram.ClientFirst()));
                 return scram;
             case AuthCode.SaslContinue when scram is not null:
-                MessageWriter.WriteSaslResponse(Output, System.Text.Encoding.UTF8.GetBytes(scram.ClientFinal(System.Text.Encoding.UTF8.GetString(data))));
+                string clientFinal;
+                try { clientFinal = scram.ClientFinal(System.Text.Encoding.UTF8.GetString(data)); }
+                catch (ScramException ex) { throw new ServerLoginException(PgErrors.ServerLoginFailed(Target.Database, ex.Message)); }
+                MessageWriter.WriteSaslResponse(Output, System.Text.Encoding.UTF8.GetBytes(clientFinal));
                 return scram;
             case AuthCode.SaslFinal when scram is not null:
                 try { scram.VerifyServerFinal(System.Text.Encoding.UTF8.GetString(data)); }
