@@ -5,6 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Hosting;
+using Tuki.Pool.Pooler.Transport;
+
+IoThreads.PreferInlineCompletions(); // before any socket exists: the runtime reads it once
 
 var commandLine = CommandLine.Parse(args);
 var loaded = YamlConfigLoader.Load(commandLine.ConfigPath);

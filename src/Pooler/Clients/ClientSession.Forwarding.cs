@@ -187,16 +187,19 @@ public sealed partial class ClientSession
         {
             // The server died under us: its pump sees the same failure and reports it to the client.
         }
+        ServerConnection? wake = null;
         lock (_sync)
         {
             _flushing = false;
             if (_releaseDeferred && _clientStreamRemaining == 0)
             {
                 _releaseDeferred = false;
-                // Wake the pump, which owns the server's input, so it performs the release itself.
-                _server?.Input.CancelPendingRead();
+                wake = _server;
             }
         }
+        // Wake the pump, which owns the server's input, so it performs the release itself. Outside the lock: with
+        // inline pipes the pump runs right here, inside this call.
+        wake?.Input.CancelPendingRead();
     }
 
     /// <summary>Bookkeeping of what the server will owe. Caller holds <see cref="_sync"/>.</summary>
@@ -246,7 +249,7 @@ public sealed partial class ClientSession
         IPooledConnection rented;
         try
         {
-            rented = await _pool!.RentAsync(_context.Shutdown).ConfigureAwait(false);
+            rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
         }
         catch (PoolWaitTimeoutException ex)
         {

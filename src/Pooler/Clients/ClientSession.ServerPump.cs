@@ -57,8 +57,11 @@ public sealed partial class ClientSession
                         ReleaseToPool(server);
                         return;
                     }
+                    // This client's reply leaves first: the release may hand the server to a waiting client whose
+                    // transaction then runs on this very thread (see PoolWaiter).
+                    var flushed = FlushClientAsync();
                     ReleaseToPool(server);
-                    await FlushClientAsync().ConfigureAwait(false);
+                    await flushed.ConfigureAwait(false);
                     return;
                 }
                 if (_statementModeViolated)

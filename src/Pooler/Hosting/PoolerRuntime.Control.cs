@@ -45,6 +45,10 @@ public sealed partial class PoolerRuntime : IPoolerControl
         {
             await DrainAsync().ConfigureAwait(false);
             await _stopping.CancelAsync().ConfigureAwait(false);
+            // Clients still waiting for a server hold no registration on _stopping (the hot path has none): end
+            // their waits here, before the sessions are closed.
+            foreach (var pool in Pools.Pools)
+                pool.AbandonWaiters(new OperationCanceledException(_stopping.Token));
             await _listener.CloseSessionsAsync().ConfigureAwait(false);
             await _sweeping.ConfigureAwait(false);
             await _serving.ConfigureAwait(false);

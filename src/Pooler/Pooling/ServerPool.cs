@@ -8,7 +8,7 @@ public sealed class ServerPool
     private readonly Func<CancellationToken, Task<IPooledConnection>> _connect;
     private readonly TimeProvider _time;
     private readonly List<IPooledConnection> _idle = [];   // top of the stack = last element (LIFO)
-    private readonly Queue<Waiter> _waiters = new();        // FIFO; timed-out waiters are skipped lazily
+    private readonly Queue<PoolWaiter> _waiters = new();    // FIFO; claimed (timed-out, cancelled) ones are skipped lazily
     private int _total;    // open + opening; bounded by Settings.Size
     private int _active;   // rented out
     private int _waiting;  // live waiters
@@ -87,7 +87,7 @@ public sealed class ServerPool
         IPooledConnection? evicted = null;
         IPooledConnection? idle = null;
         bool open = false;
-        Waiter? waiter = null;
+        PoolWaiter? waiter = null;
         lock (_group.Sync)
         {
             while (_idle.Count > 0)
@@ -112,7 +112,7 @@ public sealed class ServerPool
                 }
                 else
                 {
-                    waiter = new Waiter();
+                    waiter = new PoolWaiter(_time.GetTimestamp());
                     _waiters.Enqueue(waiter);
                     _waiting++;
                 }
@@ -124,7 +124,13 @@ public sealed class ServerPool
         evicted?.Close(DisconnectReason.Evicted);
         if (idle is not null)
             return ValueTask.FromResult(idle);
-        return open ? new ValueTask<IPooledConnection>(OpenForRenterAsync(cancellationToken)) : new ValueTask<IPooledConnection>(WaitAsync(waiter!, cancellationToken));
+        if (open)
+            return new ValueTask<IPooledConnection>(OpenForRenterAsync(cancellationToken));
+        // The hot path passes no token: its wait ends by a hand-out, by query_wait (Sweep) or by shutdown
+        // (AbandonWaiters), with no timer or registration per wait.
+        return cancellationToken.CanBeCanceled
+            ? new ValueTask<IPooledConnection>(WaitAsync(waiter!, cancellationToken))
+            : new ValueTask<IPooledConnection>(waiter!.Task);
     }
 
     /// <summary>Gives back a clean server (transaction finished, nothing owed).</summary>
@@ -149,6 +155,7 @@ public sealed class ServerPool
         }
         List<ServerPool>? toOpen = null;
         IPooledConnection? toClose;
+        PoolWaiter? next = null;
         var reason = DisconnectReason.Evicted;
         lock (_group.Sync)
         {
@@ -161,10 +168,11 @@ public sealed class ServerPool
                 reason = DisconnectReason.Retired;
             }
             else
-                toClose = HandOutLocked(connection, ref toOpen);
+                toClose = HandOutLocked(connection, ref toOpen, out next);
         }
         toClose?.Close(reason);
         OpenForWaiters(toOpen);
+        next?.Give(connection); // last: the next client's transaction may run on this thread from here
     }
 
     /// <summary>Closes a rented server that cannot be reused, and lets a waiter open a replacement.</summary>
@@ -181,12 +189,14 @@ public sealed class ServerPool
         OpenForWaiters(toOpen);
     }
 
-    /// <summary>Closes idle servers past server_idle or server_lifetime and opens servers up to min_size.
-    /// Called by <see cref="PoolJanitor"/> about once a second.</summary>
+    /// <summary>Closes idle servers past server_idle or server_lifetime, opens servers up to min_size, and fails
+    /// waiters past query_wait. Called by <see cref="PoolJanitor"/> about once a second, so query_wait is enforced
+    /// to within a second (PgBouncer's janitor does the same).</summary>
     public void Sweep()
     {
         var toClose = new List<IPooledConnection>(0);
         List<ServerPool>? others = null;
+        List<PoolWaiter>? timedOut = null;
         var toOpen = 0;
         lock (_group.Sync)
         {
@@ -205,10 +215,26 @@ public sealed class ServerPool
             }
             while (_total < Settings.MinSize && TryReserveLocked(mayEvict: false, out _))
                 toOpen++;
+            if (_waiting > 0 && Settings.QueryWait > TimeSpan.Zero)
+            {
+                foreach (var waiter in _waiters)
+                {
+                    if (_time.GetElapsedTime(waiter.Since) >= Settings.QueryWait && waiter.TryClaimLocked())
+                    {
+                        _waiting--;
+                        (timedOut ??= []).Add(waiter);
+                    }
+                }
+            }
             if (toClose.Count > 0)
                 _group.OfferFreedSlotLocked(ref others); // slots freed at the database cap go to whoever waits
         }
         CloseAll(toClose, DisconnectReason.IdleTimeout);
+        if (timedOut is not null)
+        {
+            foreach (var waiter in timedOut)
+                waiter.Fail(new PoolWaitTimeoutException(Key, Settings.QueryWait, Settings.Size));
+        }
         for (var i = 0; i < toOpen; i++)
             _ = OpenForWaiterAsync();
         OpenForWaiters(others);
@@ -316,20 +342,21 @@ public sealed class ServerPool
 
     internal int WaitingLocked => _waiting;
 
-    /// <summary>A server is free: the first live waiter gets it; else, when the database cap keeps another user's
+    /// <summary>A server is free: the first live waiter gets it (<paramref name="waiter"/>); else, when the database cap keeps another user's
     /// clients waiting, it is closed to give them the slot (returned for the caller to close); else it goes on top
     /// of the idle stack.</summary>
-    private IPooledConnection? HandOutLocked(IPooledConnection connection, ref List<ServerPool>? toOpen)
+    private IPooledConnection? HandOutLocked(IPooledConnection connection, ref List<ServerPool>? toOpen, out PoolWaiter? waiter)
     {
-        while (_waiters.TryDequeue(out var waiter))
+        while (_waiters.TryDequeue(out waiter))
         {
-            if (waiter.TrySetResult(connection))
+            if (waiter.TryClaimLocked())
             {
                 _waiting--;
                 _active++;
-                return null;
+                return null; // the caller gives the server to the waiter once the lock is released
             }
         }
+        waiter = null;
         if (_group.OthersWaitAtCapLocked(this))
         {
             ForgetLocked();
@@ -394,53 +421,68 @@ public sealed class ServerPool
         }
         catch (Exception ex)
         {
+            PoolWaiter? first = null;
             lock (_group.Sync)
             {
                 ForgetLocked();
                 while (_waiters.TryDequeue(out var waiter))
                 {
-                    if (waiter.TrySetException(ex))
+                    if (waiter.TryClaimLocked())
                     {
                         _waiting--;
+                        first = waiter;
                         break;
                     }
                 }
             }
+            first?.Fail(ex);
             return;
         }
         List<ServerPool>? toOpen = null;
         IPooledConnection? toClose;
+        PoolWaiter? next;
         lock (_group.Sync)
-            toClose = HandOutLocked(connection, ref toOpen);
+            toClose = HandOutLocked(connection, ref toOpen, out next);
         FinishHandOut(toClose, toOpen);
+        next?.Give(connection);
     }
 
-    private async Task<IPooledConnection> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    /// <summary>A wait that <paramref name="cancellationToken"/> may also end (logins, auth_query: not the hot path).</summary>
+    private async Task<IPooledConnection> WaitAsync(PoolWaiter waiter, CancellationToken cancellationToken)
     {
-        var wait = Settings.QueryWait;
-        using var timeout = wait > TimeSpan.Zero ? new CancellationTokenSource(wait, _time) : null;
-        using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-        var token = linked?.Token ?? cancellationToken;
-        await using (token.Register(() => Abandon(waiter)).ConfigureAwait(false))
+        await using (cancellationToken.Register(() => Abandon(waiter, new OperationCanceledException(cancellationToken))).ConfigureAwait(false))
+            return await waiter.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Ends every wait in this pool with <paramref name="error"/> (shutdown).</summary>
+    public void AbandonWaiters(Exception error)
+    {
+        List<PoolWaiter>? abandoned = null;
+        lock (_group.Sync)
         {
-            try
+            while (_waiters.TryDequeue(out var waiter))
             {
-                return await waiter.Task.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (timeout is not null && timeout.IsCancellationRequested)
-            {
-                throw new PoolWaitTimeoutException(Key, wait, Settings.Size);
+                if (waiter.TryClaimLocked())
+                {
+                    _waiting--;
+                    (abandoned ??= []).Add(waiter);
+                }
             }
         }
+        if (abandoned is not null)
+            foreach (var waiter in abandoned)
+                waiter.Fail(error);
     }
 
-    private void Abandon(Waiter waiter)
+    private void Abandon(PoolWaiter waiter, Exception error)
     {
         lock (_group.Sync)
         {
-            if (waiter.TrySetCanceled())
-                _waiting--;
+            if (!waiter.TryClaimLocked())
+                return;
+            _waiting--;
         }
+        waiter.Fail(error);
     }
 
     private static void CloseAll(List<IPooledConnection> connections, DisconnectReason reason)
@@ -448,8 +490,6 @@ public sealed class ServerPool
         foreach (var c in connections)
             c.Close(reason);
     }
-
-    private sealed class Waiter() : TaskCompletionSource<IPooledConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>A consistent read of a pool's counters (for admin and metrics).</summary>

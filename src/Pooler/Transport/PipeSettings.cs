@@ -1,5 +1,6 @@
-// The one place pipe options are chosen for both sides of the pooler. Numbers are starting points; issue 5
-// (performance) tunes them by measurement.
+// The one place pipe and socket scheduling is chosen for both sides of the pooler, by measurement (bench/RESULTS.md,
+// issue 5): on a small machine that PostgreSQL and the clients share, the pooler's cost per transaction is mostly
+// threads being woken and switched, so the forwarding path runs where the bytes arrive instead of hopping threads.
 using System.IO.Pipelines;
 using Pipelines.Sockets.Unofficial;
 
@@ -16,17 +17,27 @@ public static class PipeSettings
     // Segments of 8 KiB match PostgreSQL's own send buffer, so one server read usually fills one segment.
     private const int MinimumSegmentSize = 8192;
 
+    // Inline schedulers: the code awaiting a pipe continues on the thread that filled or drained it. One client
+    // message then goes socket → receive loop → client loop → server pipe → send loop → socket on one thread with
+    // no thread-pool hop (the thread-pool scheduler cost ~8 hand-offs per transaction and 2-3× PgBouncer's CPU).
+    // The price is Kestrel's "unsafe inline" rule: nothing on these paths may block, and nothing may complete a pipe
+    // operation while holding a lock the continuation could need. See docs/ARCHITECTURE.md, "Threads".
     public static readonly PipeOptions Options = new(
         pool: null,
-        readerScheduler: PipeScheduler.ThreadPool,
-        writerScheduler: PipeScheduler.ThreadPool,
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
         pauseWriterThreshold: PauseWriterThreshold,
         resumeWriterThreshold: ResumeWriterThreshold,
         minimumSegmentSize: MinimumSegmentSize,
         useSynchronizationContext: false);
 
-    // Zero-length reads: an idle client holds no receive buffer until bytes arrive (P.S.U's ZeroLengthReads),
-    // which is what keeps thousands of idle clients cheap.
-    public const SocketConnectionOptions ClientSocketOptions = SocketConnectionOptions.ZeroLengthReads;
-    public const SocketConnectionOptions ServerSocketOptions = SocketConnectionOptions.ZeroLengthReads;
+    // Socket completions continue P.S.U's receive and send loops inline too (without these flags P.S.U re-queues
+    // every completion to the pipe's scheduler: one more hop per socket operation).
+    private const SocketConnectionOptions Inline = SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
+
+    // Zero-length reads: an idle client holds no receive buffer until bytes arrive, which is what keeps thousands
+    // of idle clients cheap. They cost two extra syscalls per read (a zero-byte recv and FIONREAD), so servers,
+    // few and busy, read straight into a buffer.
+    public const SocketConnectionOptions ClientSocketOptions = SocketConnectionOptions.ZeroLengthReads | Inline;
+    public const SocketConnectionOptions ServerSocketOptions = Inline;
 }

@@ -62,7 +62,11 @@ public sealed class PoolTests
         var pool = NewPool(size: 1, queryWait: TimeSpan.FromSeconds(5));
         await pool.RentAsync();
         var waiting = pool.RentAsync().AsTask();
-        _time.Advance(TimeSpan.FromSeconds(6));
+        _time.Advance(TimeSpan.FromSeconds(4));
+        pool.Sweep(); // the janitor's once-a-second sweep enforces query_wait
+        Assert.False(waiting.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        pool.Sweep();
         var error = await Assert.ThrowsAsync<PoolWaitTimeoutException>(() => waiting);
         Assert.Equal(TimeSpan.FromSeconds(5), error.Waited);
         Assert.Equal(0, pool.Counts.Waiting);
