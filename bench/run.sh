@@ -146,6 +146,7 @@ databases:
   bench: { host: 127.0.0.1, port: $pg_port }
 users:
   bench: { password: "$verifier" }
+logging: { connections: false }   # as PgBouncer's log_connections/log_disconnections = 0 above
 EOF
 # PROFILE=1: perf names JIT-compiled methods from /tmp/perf-PID.map, and only without W^X double mapping.
 [[ ${PROFILE:-0} == 1 ]] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0

@@ -228,6 +228,7 @@ public sealed class AdminCommands(IPoolerView view, IPoolerControl control)
             Row("pool.timeouts.query", Durations.Show(c.Pool.Timeouts.Query), Durations.Show(d.Pool.Timeouts.Query), true),
             Row("reload.watch_file", c.Reload.WatchFile, d.Reload.WatchFile, true),
             Row("logging.format", c.Logging.Format.ToString().ToLowerInvariant(), d.Logging.Format.ToString().ToLowerInvariant(), false),
+            Row("logging.connections", c.Logging.Connections, d.Logging.Connections, true),
             Row("shutdown_timeout", Durations.Show(c.ShutdownTimeout), Durations.Show(d.ShutdownTimeout), true),
             Row("databases", string.Join(",", c.Databases.Keys.Order()), "", true),
             Row("users", string.Join(",", c.Users.Keys.Order()), "", true),

@@ -57,8 +57,9 @@ public sealed partial class ClientSession
             await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
             OnLoggedIn();
             await WelcomeAsync(serverParameters).ConfigureAwait(false);
-            _context.Logger.LogInformation("Client {Client} connected to {Database} as {User} (application_name {ApplicationName})",
-                _connection.Socket.RemoteEndPoint, _database, _user, _applicationName ?? "");
+            if (_context.Config.Logging.Connections)
+                _context.Logger.LogInformation("Client {Client} connected to {Database} as {User} (application_name {ApplicationName})",
+                    _connection.Socket.RemoteEndPoint, _database, _user, _applicationName ?? "");
             return true;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_context.Shutdown.IsCancellationRequested)

@@ -23,7 +23,9 @@ public sealed partial class ClientSession
         "standard_conforming_strings", "search_path", "default_transaction_read_only", "session_authorization",
     };
 
-    private Dictionary<string, string>? _desired; // null for the many clients that ask for nothing special
+    private ParameterTable? _desired; // null for the many clients that ask for nothing special
+    private string _desiredKey = "";  // _desired's content key, as of _desiredKeyVersion
+    private long _desiredKeyVersion;
 
     private void CollectStartupParameters(StartupPacket startup)
     {
@@ -31,11 +33,11 @@ public sealed partial class ClientSession
         {
             if (NotSettings.Contains(name) || name.StartsWith("_pq_.", StringComparison.Ordinal))
                 continue;
-            (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+            (_desired ??= new())[name] = value;
         }
         if (startup["options"] is { Length: > 0 } options)
             foreach (var (name, value) in ParseOptions(options))
-                (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+                (_desired ??= new())[name] = value;
     }
 
     private string? DesiredValue(string name) => _desired is not null && _desired.TryGetValue(name, out var value) ? value : null;
@@ -44,13 +46,37 @@ public sealed partial class ClientSession
     private void OnClientParameterChanged(string name, string value)
     {
         if (SettableReported.Contains(name))
-            (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+            (_desired ??= new())[name] = value;
     }
 
     /// <summary>The queries that make <paramref name="server"/> match this client (none when it already does), each sent
     /// as its own simple Query so a failing SET cannot roll back the RESETs before it (one Query is one implicit
     /// transaction). Caller holds <see cref="_sync"/>.</summary>
     private List<string>? BuildParameterSync(ServerConnection server)
+    {
+        // The common case, checked in O(1): this server was last synced for these very settings and has not changed.
+        var key = DesiredKey();
+        if (server.SyncedVersion == server.Parameters.Version && server.SyncedSettings == key)
+            return null;
+        var queries = BuildParameterQueries(server);
+        server.SyncedSettings = key;
+        server.SyncedVersion = server.Parameters.Version;
+        return queries;
+    }
+
+    private string DesiredKey()
+    {
+        if (_desired is null)
+            return "";
+        if (_desiredKeyVersion != _desired.Version)
+        {
+            _desiredKey = _desired.ContentKey();
+            _desiredKeyVersion = _desired.Version;
+        }
+        return _desiredKey;
+    }
+
+    private List<string>? BuildParameterQueries(ServerConnection server)
     {
         StringBuilder? sets = null, resets = null;
         var nonAscii = false;

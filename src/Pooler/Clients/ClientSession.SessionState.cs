@@ -34,7 +34,7 @@ public sealed partial class ClientSession
     private bool _statementsReset;     // this binding sent DISCARD ALL / DEALLOCATE ALL: an error leaves doubt
     private bool _statementModeViolated;
     private string? _localReply;       // command tag the pooler answers itself (no server needed)
-    private Dictionary<string, string>? _startupDesired;
+    private ParameterTable? _startupDesired;
 
     /// <summary>True while the server must stay with this client between transactions.</summary>
     private bool HoldsServer => _pinned || _mode == PoolMode.Session;
@@ -96,7 +96,7 @@ public sealed partial class ClientSession
         _inspect = pool.Mode != PoolMode.Session;
         _maxPreparedStatements = pool.MaxPreparedStatements;
         _statements = _inspect && pool.MaxPreparedStatements > 0 ? new ClientStatements() : null;
-        _startupDesired = _desired is null ? null : new(_desired, StringComparer.OrdinalIgnoreCase);
+        _startupDesired = _desired is null ? null : new(_desired);
     }
 
     /// <summary>Records what a statement does to the session; returns SQL that raises the pooler's error in its
@@ -213,7 +213,7 @@ public sealed partial class ClientSession
     private void ResetSettingsToStartup()
     {
         var before = _desired;
-        _desired = _startupDesired is null ? null : new(_startupDesired, StringComparer.OrdinalIgnoreCase);
+        _desired = _startupDesired is null ? null : new(_startupDesired);
         if (before is null)
             return;
         foreach (var (name, value) in before)
@@ -296,7 +296,7 @@ public sealed partial class ClientSession
                 if (row is [{ } name, { } value])
                 {
                     seen.Add(name);
-                    (_desired ??= new(StringComparer.OrdinalIgnoreCase))[name] = value;
+                    (_desired ??= new())[name] = value;
                     server.Parameters[name] = value;
                 }
             }

@@ -177,7 +177,7 @@ public sealed partial class ClientSession
     {
         if (_state == ClientState.Login && _user.Length == 0)
             return; // a probe or a cancel request: nothing logged in, nothing to report
-        if (!_context.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
+        if (!_context.Config.Logging.Connections || !_context.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
             return;
         var remote = Endpoint(() => _connection.Socket.RemoteEndPoint);
         Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(_context.Logger,

@@ -9,7 +9,7 @@ internal static class ConfigDefaults
     public static readonly AdminConfig Admin = new([]);
     public static readonly AuthConfig Auth = new(AuthType.ScramSha256);
     public static readonly ReloadConfig Reload = new(WatchFile: false);
-    public static readonly LoggingConfig Logging = new(LogFormat.Text);
+    public static readonly LoggingConfig Logging = new(LogFormat.Text, Connections: true);
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
     // 0 means "no limit" for the keys that allow it (query_wait, server_idle, server_lifetime, idle_transaction).

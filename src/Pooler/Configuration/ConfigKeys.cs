@@ -33,7 +33,7 @@ internal static class ConfigKeys
         "databases.*.pool", .. PoolKeys.Select(key => "databases.*.pool." + key),
         "users", "users.*", "users.*.password", "users.*.password_file", "users.*.max_connections", "users.*.allow",
         "reload", "reload.watch_file",
-        "logging", "logging.format",
+        "logging", "logging.format", "logging.connections",
         "shutdown_timeout",
     ];
 

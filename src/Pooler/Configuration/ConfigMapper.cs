@@ -54,7 +54,8 @@ internal static class ConfigMapper
         return new PoolerConfig(listen, metrics, admin, auth, pool, databases, users)
         {
             Reload = new ReloadConfig(document.Section("reload").Bool("watch_file") ?? ConfigDefaults.Reload.WatchFile),
-            Logging = new LoggingConfig(document.Section("logging").Choice("format", EnumSpellings.LogFormats) ?? ConfigDefaults.Logging.Format),
+            Logging = new LoggingConfig(document.Section("logging").Choice("format", EnumSpellings.LogFormats) ?? ConfigDefaults.Logging.Format,
+                document.Section("logging").Bool("connections") ?? ConfigDefaults.Logging.Connections),
             ShutdownTimeout = document.Duration("shutdown_timeout", allowZero: true) ?? ConfigDefaults.ShutdownTimeout,
         };
     }

@@ -29,7 +29,9 @@ public sealed record ReloadConfig(bool WatchFile);
 public enum LogFormat { Text, Json }
 
 /// <summary><c>logging</c>.</summary>
-public sealed record LoggingConfig(LogFormat Format);
+/// <summary><c>logging</c>. <c>Connections</c>: one line per client login and disconnect (PgBouncer's log_connections
+/// and log_disconnections); off for fleets that reconnect all the time, where those lines are most of the log.</summary>
+public sealed record LoggingConfig(LogFormat Format, bool Connections = true);
 
 /// <summary><c>listen</c>: where clients connect.</summary>
 public sealed record ListenConfig(string Address, int Port, bool ReusePort = false)

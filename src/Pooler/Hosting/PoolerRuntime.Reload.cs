@@ -49,8 +49,8 @@ public sealed partial class PoolerRuntime
             _logger.LogWarning("listen changed in pooler.yaml; it applies at the next restart");
         if (previous.Metrics != next.Metrics)
             _logger.LogWarning("metrics changed in pooler.yaml; it applies at the next restart");
-        if (previous.Logging != next.Logging)
-            _logger.LogWarning("logging changed in pooler.yaml; it applies at the next restart");
+        if (previous.Logging.Format != next.Logging.Format)
+            _logger.LogWarning("logging.format changed in pooler.yaml; it applies at the next restart");
 
         // 2. Databases: remember each one's latest entry (removed ones keep their last, for their draining pools).
         foreach (var (name, database) in next.Databases)

@@ -41,7 +41,13 @@ public sealed class ServerConnection : IPooledConnection
 
     /// <summary>Current values of the parameters the server reports (ParameterStatus), updated as they change.
     /// Also records session settings the pooler applied for a client (see ClientSession's parameter sync).</summary>
-    public Dictionary<string, string> Parameters { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public ParameterTable Parameters { get; } = new();
+
+    /// <summary>The client settings (<see cref="ParameterTable.ContentKey"/>) this server was last made to match, and
+    /// <see cref="Parameters"/>' version right after: while both still hold, the next client with the same settings
+    /// needs no sync at all.</summary>
+    public string? SyncedSettings { get; set; }
+    public long SyncedVersion { get; set; }
 
     /// <summary>The parameters reported at startup, in the order received (what a new client is told).</summary>
     public List<KeyValuePair<string, string>> StartupParameters { get; } = [];

@@ -21,7 +21,7 @@ public static class PipeSettings
     // message then goes socket → receive loop → client loop → server pipe → send loop → socket on one thread with
     // no thread-pool hop (the thread-pool scheduler cost ~8 hand-offs per transaction and 2-3× PgBouncer's CPU).
     // The price is Kestrel's "unsafe inline" rule: nothing on these paths may block, and nothing may complete a pipe
-    // operation while holding a lock the continuation could need. See docs/ARCHITECTURE.md, "Threads".
+    // operation while holding a lock the continuation could need. See README.md, "Threads".
     public static readonly PipeOptions Options = new(
         pool: null,
         readerScheduler: PipeScheduler.Inline,
