@@ -76,21 +76,21 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 accepted.Dispose(); // the peer was gone before we could set it up; the accept loop goes on
                 continue;
             }
-            var session = new ClientSession(connection, context);
+            var session = new ClientSession(connection, context) { Ended = _forget ??= Forget };
+            // Registered before it runs, so a session that ends at once still finds itself to remove.
+            _sessions[session] = Task.CompletedTask;
             // Started inline: it runs until its first read of the startup packet, then continues on the socket's own
             // completions. A thread-pool hop per login cost a worker wake-up and its idle spinning (in a connect-per-
             // transaction load, a quarter of the pooler's CPU went to thread-pool workers spinning).
-            var run = session.RunAsync();
-            _sessions[session] = run;
-            _ = ForgetWhenDoneAsync(session, run);
+            var run = session.RunAsync(); // handles its own errors
+            if (!run.IsCompleted)
+                _sessions.TryUpdate(session, run, Task.CompletedTask);
         }
     }
 
-    private async Task ForgetWhenDoneAsync(ClientSession session, Task run)
-    {
-        await run.ConfigureAwait(false); // RunAsync handles its own errors
-        _sessions.TryRemove(session, out _);
-    }
+    private Action<ClientSession>? _forget;
+
+    private void Forget(ClientSession session) => _sessions.TryRemove(session, out _);
 
     /// <summary>Stops accepting; open sessions are left to the caller (<see cref="CloseSessionsAsync"/>).</summary>
     public void StopAccepting() => _socket.Dispose();

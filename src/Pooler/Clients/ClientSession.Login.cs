@@ -52,7 +52,9 @@ public sealed partial class ClientSession
             if (!config.Databases.ContainsKey(_database))
                 throw new PgErrorException(PgErrors.UnknownDatabase(_database));
             _pool = _context.Pools.GetOrCreate(new PoolKey(_database, _user));
+            (_database, _user) = (_pool.Key.Database, _pool.Key.User); // the pool's copies: one for all its clients
             ApplyPoolRules(config.Databases[_database].Pool);
+            _applicationName = DesiredValue("application_name") ?? _applicationName; // the shared table's copy
             var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
             await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
             OnLoggedIn();

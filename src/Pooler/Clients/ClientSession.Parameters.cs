@@ -23,9 +23,11 @@ public sealed partial class ClientSession
         "standard_conforming_strings", "search_path", "default_transaction_read_only", "session_authorization",
     };
 
-    private ParameterTable? _desired; // null for the many clients that ask for nothing special
-    private string _desiredKey = "";  // _desired's content key, as of _desiredKeyVersion
-    private long _desiredKeyVersion;
+    // What this client's session settings should be; null for the many clients that ask for nothing special. After
+    // login it is the same instance as _startupDesired, which clients with identical startup settings share through
+    // their pool (ServerPool.ShareSettings): thousands of idle clients hold one table, not one each. Never mutated
+    // while shared: DesiredForWrite copies it first.
+    private ParameterTable? _desired;
 
     private void CollectStartupParameters(StartupPacket startup)
     {
@@ -42,11 +44,28 @@ public sealed partial class ClientSession
 
     private string? DesiredValue(string name) => _desired is not null && _desired.TryGetValue(name, out var value) ? value : null;
 
+    /// <summary>Sets one desired setting, copying the shared startup table first.</summary>
+    private void SetDesired(string name, string value)
+    {
+        if (DesiredValue(name) == value)
+            return;
+        DesiredForWrite()[name] = value;
+    }
+
+    private ParameterTable DesiredForWrite()
+    {
+        if (_desired is null)
+            _desired = new();
+        else if (ReferenceEquals(_desired, _startupDesired))
+            _desired = new(_desired);
+        return _desired;
+    }
+
     /// <summary>Called by the pump for ParameterStatus from the bound server (not for the pooler's own SETs).</summary>
     private void OnClientParameterChanged(string name, string value)
     {
         if (SettableReported.Contains(name))
-            (_desired ??= new())[name] = value;
+            SetDesired(name, value);
     }
 
     /// <summary>The queries that make <paramref name="server"/> match this client (none when it already does), each sent
@@ -64,17 +83,7 @@ public sealed partial class ClientSession
         return queries;
     }
 
-    private string DesiredKey()
-    {
-        if (_desired is null)
-            return "";
-        if (_desiredKeyVersion != _desired.Version)
-        {
-            _desiredKey = _desired.ContentKey();
-            _desiredKeyVersion = _desired.Version;
-        }
-        return _desiredKey;
-    }
+    private string DesiredKey() => _desired?.ContentKey() ?? "";
 
     private List<string>? BuildParameterQueries(ServerConnection server)
     {

@@ -96,7 +96,9 @@ public sealed partial class ClientSession
         _inspect = pool.Mode != PoolMode.Session;
         _maxPreparedStatements = pool.MaxPreparedStatements;
         _statements = _inspect && pool.MaxPreparedStatements > 0 ? new ClientStatements() : null;
-        _startupDesired = _desired is null ? null : new(_desired);
+        if (_desired is not null)
+            _desired = _pool!.ShareSettings(_desired);
+        _startupDesired = _desired; // the same instance until the client changes a setting (DesiredForWrite)
     }
 
     /// <summary>Records what a statement does to the session; returns SQL that raises the pooler's error in its
@@ -213,7 +215,7 @@ public sealed partial class ClientSession
     private void ResetSettingsToStartup()
     {
         var before = _desired;
-        _desired = _startupDesired is null ? null : new(_startupDesired);
+        _desired = _startupDesired;
         if (before is null)
             return;
         foreach (var (name, value) in before)
@@ -296,7 +298,7 @@ public sealed partial class ClientSession
                 if (row is [{ } name, { } value])
                 {
                     seen.Add(name);
-                    (_desired ??= new())[name] = value;
+                    SetDesired(name, value);
                     server.Parameters[name] = value;
                 }
             }
@@ -305,7 +307,7 @@ public sealed partial class ClientSession
             {
                 if (!seen.Contains(name) && !SettableReported.Contains(name))
                 {
-                    _desired!.Remove(name);
+                    DesiredForWrite().Remove(name);
                     if (!IsStartupReported(server, name))
                         server.Parameters.Remove(name);
                 }

@@ -97,8 +97,12 @@ public sealed partial class ClientSession
                 _context.Logins.ReleaseUser(_user);
             _context.ReleaseClient();
             await CloseAsync().ConfigureAwait(false);
+            Ended?.Invoke(this);
         }
     }
+
+    /// <summary>Called once the session is over and its socket closed (the listener forgets it).</summary>
+    internal Action<ClientSession>? Ended { get; init; }
 
     // Bounded wait for the client to hang up after our last message, so that message is not cut off by a reset.
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(1);

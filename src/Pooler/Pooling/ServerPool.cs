@@ -37,6 +37,19 @@ public sealed class ServerPool
     /// <summary>Past this many distinct settings (e.g. a unique application_name per connection), stop remembering.</summary>
     public const int MaxValidatedSettings = 10_000;
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Protocol.ParameterTable> _sharedSettings = new(StringComparer.Ordinal);
+
+    /// <summary>One table for all clients of this pool whose startup settings are equal (the common case: every
+    /// instance of a service connects alike), so idle clients do not each hold a copy. The caller must never change
+    /// the returned table (copy-on-write). Bounded like <see cref="ValidatedSettings"/>.</summary>
+    public Protocol.ParameterTable ShareSettings(Protocol.ParameterTable settings)
+    {
+        var key = settings.ContentKey();
+        if (_sharedSettings.TryGetValue(key, out var shared))
+            return shared;
+        return _sharedSettings.Count < MaxValidatedSettings ? _sharedSettings.GetOrAdd(key, settings) : settings;
+    }
+
     /// <summary>ParameterStatus values reported by this pool's servers at startup; sent to logging-in clients.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters { get; set; }
 

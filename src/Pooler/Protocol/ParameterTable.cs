@@ -68,9 +68,22 @@ public sealed class ParameterTable : IEnumerable<KeyValuePair<string, string>>
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
+    private string? _contentKey;
+    private long _contentKeyVersion;
+
     /// <summary>The content as one string (names sorted; NUL cannot occur in a protocol string), to compare the
-    /// settings of two clients without walking them.</summary>
+    /// settings of two clients without walking them. Computed once per version.</summary>
     public string ContentKey()
+    {
+        if (_contentKey is not null && _contentKeyVersion == Version)
+            return _contentKey;
+        var key = BuildContentKey();
+        _contentKey = key;
+        _contentKeyVersion = Version;
+        return key;
+    }
+
+    private string BuildContentKey()
     {
         if (_values.Count == 0)
             return "";

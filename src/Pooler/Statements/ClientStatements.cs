@@ -6,19 +6,31 @@ namespace Tuki.Pool.Pooler.Statements;
 
 public sealed class ClientStatements
 {
-    private readonly Dictionary<byte[], PreparedStatement> _byName = new(NameComparer.Instance);
-    private readonly Dictionary<byte[], PreparedStatement>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    // Created at the first named statement: most clients (simple queries, unnamed statements) never need it, and
+    // an idle client should not hold an empty dictionary.
+    private Dictionary<byte[], PreparedStatement>? _byName;
+    private Dictionary<byte[], PreparedStatement>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
-    public ClientStatements() => _lookup = _byName.GetAlternateLookup<ReadOnlySpan<byte>>();
+    public int Count => _byName?.Count ?? 0;
 
-    public int Count => _byName.Count;
-
-    public bool TryGet(ReadOnlySpan<byte> name, [NotNullWhen(true)] out PreparedStatement? statement) =>
-        _lookup.TryGetValue(name, out statement);
+    public bool TryGet(ReadOnlySpan<byte> name, [NotNullWhen(true)] out PreparedStatement? statement)
+    {
+        if (_byName is null)
+        {
+            statement = null;
+            return false;
+        }
+        return _lookup.TryGetValue(name, out statement);
+    }
 
     /// <summary>Records (or replaces) a client name; returns the stored name so a failed Parse can take it back.</summary>
     public byte[] Set(ReadOnlySpan<byte> name, PreparedStatement statement)
     {
+        if (_byName is null)
+        {
+            _byName = new(NameComparer.Instance);
+            _lookup = _byName.GetAlternateLookup<ReadOnlySpan<byte>>();
+        }
         if (_lookup.TryGetValue(name, out _, out _))
         {
             _lookup[name] = statement;
@@ -29,17 +41,17 @@ public sealed class ClientStatements
         return key;
     }
 
-    public bool Remove(ReadOnlySpan<byte> name) => _lookup.Remove(name);
+    public bool Remove(ReadOnlySpan<byte> name) => _byName is not null && _lookup.Remove(name);
 
     /// <summary>Forgets <paramref name="name"/> only if it still means <paramref name="statement"/> (a later Parse
     /// may have reused the name).</summary>
     public void RemoveIf(byte[] name, PreparedStatement statement)
     {
-        if (_byName.TryGetValue(name, out var current) && ReferenceEquals(current, statement))
+        if (_byName is not null && _byName.TryGetValue(name, out var current) && ReferenceEquals(current, statement))
             _byName.Remove(name);
     }
 
-    public void Clear() => _byName.Clear();
+    public void Clear() => _byName?.Clear();
 
     private sealed class NameComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
     {
