@@ -66,7 +66,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 continue;
             }
 
-            Pipelines.Sockets.Unofficial.SocketConnection connection;
+            ClientSocket connection;
             try
             {
                 connection = Connection.FromAccepted(accepted);

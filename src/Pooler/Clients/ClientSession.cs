@@ -4,7 +4,6 @@
 // Statements (named prepared statements across servers), Cancel.
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
-using Pipelines.Sockets.Unofficial;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
@@ -14,7 +13,7 @@ namespace Tuki.Pool.Pooler.Clients;
 
 public sealed partial class ClientSession
 {
-    private readonly SocketConnection _connection;
+    private readonly ClientSocket _connection;
     private readonly ClientContext _context;
     private PipeReader _input;     // the socket's pipe, or the decrypted one after a TLS handshake (Login)
     private PipeWriter _output;
@@ -38,7 +37,7 @@ public sealed partial class ClientSession
     private bool _serverLost;
     private Task _pump = Task.CompletedTask;
 
-    public ClientSession(SocketConnection connection, ClientContext context)
+    public ClientSession(ClientSocket connection, ClientContext context)
     {
         _connection = connection;
         _context = context;

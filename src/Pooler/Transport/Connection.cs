@@ -7,10 +7,10 @@ namespace Tuki.Pool.Pooler.Transport;
 
 public static class Connection
 {
-    public static SocketConnection FromAccepted(Socket socket)
+    public static ClientSocket FromAccepted(Socket socket)
     {
         SocketTuning.Apply(socket);
-        return SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.ClientSocketOptions);
+        return new ClientSocket(socket);
     }
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, resolving the name on every call so DNS

@@ -35,9 +35,7 @@ public static class PipeSettings
     // every completion to the pipe's scheduler: one more hop per socket operation).
     private const SocketConnectionOptions Inline = SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
 
-    // Zero-length reads: an idle client holds no receive buffer until bytes arrive, which is what keeps thousands
-    // of idle clients cheap. They cost two extra syscalls per read (a zero-byte recv and FIONREAD), so servers,
-    // few and busy, read straight into a buffer.
-    public const SocketConnectionOptions ClientSocketOptions = SocketConnectionOptions.ZeroLengthReads | Inline;
+    // Server connections (few and busy) read straight into a buffer, with no zero-length reads: those cost two extra
+    // syscalls per read and only pay off for idle sockets. Client sockets do not use P.S.U at all (ClientSocket).
     public const SocketConnectionOptions ServerSocketOptions = Inline;
 }

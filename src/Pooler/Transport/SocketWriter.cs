@@ -1,0 +1,250 @@
+// The send side of a client socket as a PipeWriter, without a Pipe or a send loop: messages are written into one
+// pooled array and FlushAsync sends it with a non-blocking Send on the flushing thread. Only when the kernel's send
+// buffer is full (a client that stops reading) does the flush wait for an asynchronous send, which is the
+// backpressure: the writer (the pump) waits, and PostgreSQL's replies stay in PostgreSQL. An idle client holds no
+// array. Writers never overlap (the session has one writer at a time); CancelPendingFlush may come from any thread.
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+
+namespace Tuki.Pool.Pooler.Transport;
+
+// Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
+internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource<FlushResult>
+{
+    private const int MinimumBufferSize = 4096;
+
+    private ManualResetValueTaskSourceCore<FlushResult> _source;
+    private SendArgs? _sendArgs;
+
+    private byte[]? _buffer;   // written, not yet handed to the socket
+    private int _written;
+    private byte[]? _sending;  // handed to an asynchronous send still in flight
+    private int _sendOffset, _sendEnd;
+
+    private bool _flushPending, _cancelNext, _completed;
+    private Exception? _error;
+
+    public long BytesSent;
+
+    /// <summary>True while the writer holds a pooled array (tests: an idle client must hold none).</summary>
+    internal bool HoldsBuffer
+    {
+        get { lock (this) return _buffer is not null || _sending is not null; }
+    }
+
+    public override Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(_written);
+
+    public override Span<byte> GetSpan(int sizeHint = 0) => Reserve(sizeHint).AsSpan(_written);
+
+    public override void Advance(int bytes) => _written += bytes;
+
+    public override bool CanGetUnflushedBytes => true;
+
+    public override long UnflushedBytes => _written;
+
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (this)
+        {
+            if (_error is not null)
+                throw _error;
+            var canceled = _cancelNext;
+            _cancelNext = false;
+            if (_sending is null && _written > 0)
+                SendNow(); // the common case: all of it leaves here, on this thread
+            if (_error is not null)
+                throw _error;
+            if (_sending is null || canceled)
+                return new ValueTask<FlushResult>(new FlushResult(isCanceled: canceled, isCompleted: false));
+            _flushPending = true;
+            _source.Reset();
+            return new ValueTask<FlushResult>(this, _source.Version);
+        }
+    }
+
+    public override void CancelPendingFlush()
+    {
+        lock (this)
+        {
+            if (!_flushPending)
+            {
+                _cancelNext = true;
+                return;
+            }
+            _flushPending = false;
+        }
+        // The send goes on in the background; only the wait for it ends.
+        _source.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
+    }
+
+    public override void Complete(Exception? exception = null)
+    {
+        lock (this)
+        {
+            if (_completed)
+                return;
+            _completed = true;
+            if (_sending is null && _written > 0 && _error is null)
+                SendNow(); // last words (often a FATAL): sent if the kernel takes them now
+            if (_sending is null)
+                ReturnBuffer();
+        }
+        try { socket.Shutdown(SocketShutdown.Send); }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
+    }
+
+    public override async ValueTask CompleteAsync(Exception? exception = null)
+    {
+        try
+        {
+            await FlushAsync().ConfigureAwait(false); // a slow client still gets what was written, before the FIN
+        }
+        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
+        {
+        }
+        Complete(exception);
+    }
+
+    private byte[] Reserve(int sizeHint)
+    {
+        if (_completed)
+            throw new InvalidOperationException("The client connection's writer is completed.");
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, MinimumBufferSize));
+            return _buffer;
+        }
+        if (_buffer.Length - _written >= sizeHint)
+            return _buffer;
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_written + sizeHint, _buffer.Length * 2));
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+        return _buffer;
+    }
+
+    /// <summary>Sends what is written without waiting; what the kernel does not take goes to an asynchronous send.
+    /// Caller holds this object's lock and no send is in flight.</summary>
+    private void SendNow()
+    {
+        var offset = 0;
+        while (offset < _written)
+        {
+            int sent;
+            SocketError error;
+            try
+            {
+                sent = socket.Send(_buffer!, offset, _written - offset, SocketFlags.None, out error);
+            }
+            catch (ObjectDisposedException)
+            {
+                (sent, error) = (0, SocketError.OperationAborted);
+            }
+            if (error == SocketError.WouldBlock)
+                break;
+            if (error != SocketError.Success)
+            {
+                _error = Disconnected(error);
+                _written = 0;
+                return;
+            }
+            offset += sent;
+            BytesSent += sent;
+        }
+        if (offset == _written)
+        {
+            ReturnBuffer(); // all sent: an idle client holds no array
+            return;
+        }
+        (_sending, _sendOffset, _sendEnd) = (_buffer, offset, _written);
+        (_buffer, _written) = (null, 0);
+        StartSend();
+    }
+
+    private void StartSend()
+    {
+        var args = _sendArgs ??= new SendArgs(this);
+        args.SetBuffer(_sending, _sendOffset, _sendEnd - _sendOffset);
+        bool pending;
+        try
+        {
+            pending = socket.SendAsync(args);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
+        {
+            _error ??= Disconnected(SocketError.OperationAborted);
+            return;
+        }
+        if (!pending)
+            ThreadPool.UnsafeQueueUserWorkItem(static w => w.OnSendDone(), this, preferLocal: true); // not under the lock
+    }
+
+    private void OnSendDone()
+    {
+        var args = _sendArgs!;
+        bool finished;
+        Exception? failure = null;
+        lock (this)
+        {
+            if (args.SocketError != SocketError.Success)
+                _error ??= Disconnected(args.SocketError);
+            else
+            {
+                _sendOffset += args.BytesTransferred;
+                BytesSent += args.BytesTransferred;
+            }
+            if (_error is null && _sendOffset < _sendEnd)
+            {
+                StartSend(); // the rest of it, once the kernel has room
+                if (_error is null)
+                    return;
+            }
+            ArrayPool<byte>.Shared.Return(_sending!);
+            _sending = null;
+            // Written while the send was in flight (after a cancelled flush): it goes now, in order.
+            if (_error is null && _written > 0)
+            {
+                SendNow();
+                if (_sending is not null)
+                    return;
+            }
+            if (_completed)
+                ReturnBuffer();
+            finished = _flushPending;
+            _flushPending = false;
+            failure = _error;
+        }
+        if (!finished)
+            return;
+        if (failure is not null)
+            _source.SetException(failure);
+        else
+            _source.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_buffer is not null)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        (_buffer, _written) = (null, 0);
+    }
+
+    private static IOException Disconnected(SocketError error) =>
+        new("The client connection was closed: " + error, new SocketException((int)error));
+
+    FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _source.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<FlushResult>.GetStatus(short token) => _source.GetStatus(token);
+
+    void IValueTaskSource<FlushResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _source.OnCompleted(continuation, state, token, flags);
+
+    private sealed class SendArgs(SocketWriter writer) : SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true)
+    {
+        protected override void OnCompleted(SocketAsyncEventArgs e) => writer.OnSendDone();
+    }
+}

@@ -1,0 +1,174 @@
+// ClientSocket over a real loopback TCP pair (no PostgreSQL): the PipeReader/PipeWriter contract the session relies
+// on, and that an idle connection holds no buffer.
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Tuki.Pool.Pooler.Transport;
+
+namespace Tuki.Pool.Pooler.Tests.Transport;
+
+public sealed class ClientSocketTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+    private Socket _peer = null!;
+    private ClientSocket _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var accept = listener.AcceptAsync();
+        await _peer.ConnectAsync(listener.LocalEndPoint!);
+        _client = new ClientSocket(await accept);
+    }
+
+    public Task DisposeAsync()
+    {
+        _client.Dispose();
+        _peer.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Read_WaitsForBytes_ThenReleasesTheBufferOnceConsumed()
+    {
+        var read = _client.Input.ReadAsync();
+        Assert.False(read.IsCompleted);
+        Assert.False(_client.HoldsBuffers); // waiting costs no buffer
+
+        await _peer.SendAsync("hello"u8.ToArray());
+        var result = await read.AsTask().WaitAsync(Limit);
+        Assert.Equal("hello"u8.ToArray(), result.Buffer.ToArray());
+        _client.Input.AdvanceTo(result.Buffer.End);
+
+        Assert.False(_client.HoldsBuffers);
+        Assert.Equal(5, _client.BytesRead);
+    }
+
+    [Fact]
+    public async Task Read_ExaminedButNotConsumed_WaitsForMoreAndKeepsTheRest()
+    {
+        await _peer.SendAsync("ab"u8.ToArray());
+        var first = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        _client.Input.AdvanceTo(first.Buffer.GetPosition(1), first.Buffer.End); // "a" consumed, "b" looked at
+
+        var second = _client.Input.ReadAsync();
+        Assert.False(second.IsCompleted);
+        await _peer.SendAsync("c"u8.ToArray());
+        var result = await second.AsTask().WaitAsync(Limit);
+        Assert.Equal("bc"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task CancelPendingRead_EndsTheWait_NextReadStillGetsTheBytes()
+    {
+        var read = _client.Input.ReadAsync();
+        _client.Input.CancelPendingRead();
+        var canceled = await read.AsTask().WaitAsync(Limit);
+        Assert.True(canceled.IsCanceled);
+        _client.Input.AdvanceTo(canceled.Buffer.Start);
+
+        await _peer.SendAsync("x"u8.ToArray());
+        var result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.False(result.IsCanceled);
+        Assert.Equal("x"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task CancelPendingRead_BeforeTheRead_MakesTheNextReadCanceled()
+    {
+        _client.Input.CancelPendingRead();
+        var result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.True(result.IsCanceled);
+    }
+
+    [Fact]
+    public async Task Read_WithToken_CancelledWhileWaiting_Throws()
+    {
+        using var cts = new CancellationTokenSource();
+        var read = _client.Input.ReadAsync(cts.Token).AsTask();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read.WaitAsync(Limit));
+    }
+
+    [Fact]
+    public async Task Read_PeerCloses_Completes()
+    {
+        await _peer.SendAsync("bye"u8.ToArray());
+        _peer.Shutdown(SocketShutdown.Send);
+        var result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        while (!result.IsCompleted)
+        {
+            _client.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        }
+        Assert.Equal("bye"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task Read_LocalDispose_FailsThePendingRead()
+    {
+        var read = _client.Input.ReadAsync().AsTask();
+        _client.Dispose();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => read.WaitAsync(Limit));
+        Assert.True(ConnectionErrors.IsDisconnect(error), error.ToString());
+    }
+
+    [Fact]
+    public async Task Flush_SendsAtOnce_AndHoldsNoBuffer()
+    {
+        _client.Output.Write("ping"u8);
+        var flush = await _client.Output.FlushAsync().AsTask().WaitAsync(Limit);
+        Assert.False(flush.IsCanceled);
+        Assert.False(_client.HoldsBuffers);
+
+        var received = new byte[4];
+        Assert.Equal(4, await _peer.ReceiveAsync(received));
+        Assert.Equal("ping"u8.ToArray(), received);
+    }
+
+    [Fact]
+    public async Task Flush_PeerNotReading_WaitsThenCancelsWithoutLosingBytes()
+    {
+        // Fill the kernel's buffers until a flush has to wait: the backpressure the pump relies on.
+        var chunk = new byte[256 * 1024];
+        long written = 0;
+        ValueTask<FlushResult> flush = default;
+        for (var i = 0; i < 1000; i++)
+        {
+            chunk.AsSpan().Fill((byte)i);
+            _client.Output.Write(chunk);
+            written += chunk.Length;
+            flush = _client.Output.FlushAsync();
+            if (!flush.IsCompleted)
+                break;
+        }
+        Assert.False(flush.IsCompleted);
+
+        _client.Output.CancelPendingFlush();
+        Assert.True((await flush.AsTask().WaitAsync(Limit)).IsCanceled);
+
+        // Written after the cancelled flush: goes out after the rest, in order.
+        _client.Output.Write("end"u8);
+        var last = _client.Output.FlushAsync().AsTask();
+        var total = 0L;
+        var buffer = new byte[64 * 1024];
+        var tail = new List<byte>();
+        while (total < written + 3)
+        {
+            var n = await _peer.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Limit);
+            Assert.True(n > 0);
+            total += n;
+            tail.AddRange(buffer.AsSpan(0, n).ToArray());
+            if (tail.Count > 16) tail.RemoveRange(0, tail.Count - 16);
+        }
+        await last.WaitAsync(Limit);
+        Assert.Equal(written + 3, total);
+        Assert.Equal("end"u8.ToArray(), tail.Skip(tail.Count - 3).ToArray());
+        Assert.False(_client.HoldsBuffers);
+        Assert.Equal(written + 3, _client.BytesSent);
+    }
+}
