@@ -3,7 +3,7 @@
 #   bench/run.sh                      # full run: 4 rounds x 15 s per scenario and target, ~30 minutes
 #   ROUNDS=1 SECONDS=3 bench/run.sh   # smoke run
 # Environment: ROUNDS (4), SECONDS or DURATION (15, seconds per pgbench run), SCENARIOS (space-separated names,
-# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (5 s), BASE_PORT (58432),
+# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (5 s), BASE_PORT (26432),
 # RESULTS (bench/RESULTS.md; "none" prints the section without writing it), KEEP=1 keeps the work directory.
 # Everything it starts is stopped on exit, whatever the exit path.
 
@@ -19,7 +19,7 @@ warmup=${WARMUP:-5}
 idle_counts=${IDLE_COUNTS-"1000 10000"}   # empty: skip
 storm=${STORM:-5000}
 storm_rounds=${STORM_ROUNDS:-3}
-base_port=${BASE_PORT:-58432}
+base_port=${BASE_PORT:-26432}   # below the ephemeral range (32768+): a client socket of the idle test cannot take it
 results_file=${RESULTS:-bench/RESULTS.md}
 pg_port=$base_port pgb_port=$((base_port + 1)) tuki_port=$((base_port + 2))
 

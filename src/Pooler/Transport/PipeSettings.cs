@@ -1,6 +1,7 @@
-// The one place pipe and socket scheduling is chosen for both sides of the pooler, by measurement (bench/RESULTS.md,
-// issue 5): on a small machine that PostgreSQL and the clients share, the pooler's cost per transaction is mostly
-// threads being woken and switched, so the forwarding path runs where the bytes arrive instead of hopping threads.
+// The one place pipe and socket scheduling is chosen, by measurement (bench/RESULTS.md, issue 5): on a small machine
+// that PostgreSQL and the clients share, the pooler's cost per transaction is mostly threads being woken and
+// switched, so the forwarding path runs where the bytes arrive instead of hopping threads. These pipes serve the
+// server connections (P.S.U) and TLS; client sockets are ClientSocket.
 using System.IO.Pipelines;
 using Pipelines.Sockets.Unofficial;
 
@@ -17,11 +18,12 @@ public static class PipeSettings
     // Segments of 8 KiB match PostgreSQL's own send buffer, so one server read usually fills one segment.
     private const int MinimumSegmentSize = 8192;
 
-    // Inline schedulers: the code awaiting a pipe continues on the thread that filled or drained it. One client
-    // message then goes socket → receive loop → client loop → server pipe → send loop → socket on one thread with
-    // no thread-pool hop (the thread-pool scheduler cost ~8 hand-offs per transaction and 2-3× PgBouncer's CPU).
-    // The price is Kestrel's "unsafe inline" rule: nothing on these paths may block, and nothing may complete a pipe
-    // operation while holding a lock the continuation could need. See README.md, "Threads".
+    // Inline schedulers: the code awaiting a pipe continues on the thread that filled or drained it, so a server's
+    // reply goes socket → receive loop → pump → client socket on one thread with no thread-pool hop (the thread-pool
+    // scheduler cost ~8 hand-offs per transaction and 2-3× PgBouncer's CPU). Client sockets have no pipes at all
+    // (ClientSocket). The price is Kestrel's "unsafe inline" rule: nothing on these paths may block, and nothing
+    // may complete a pipe operation while holding a lock the continuation could need. See README.md, "Threads and
+    // sockets".
     public static readonly PipeOptions Options = new(
         pool: null,
         readerScheduler: PipeScheduler.Inline,

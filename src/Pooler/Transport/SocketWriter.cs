@@ -18,12 +18,17 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
     private ManualResetValueTaskSourceCore<FlushResult> _source;
     private SendArgs? _sendArgs;
 
-    private byte[]? _buffer;   // written, not yet handed to the socket
+    // Ownership: _buffer/_written belong to the writing thread (GetSpan/Advance take no lock). Under the lock,
+    // FlushAsync and Complete hand them to the socket: sent at once, or moved to _sending (an asynchronous send in
+    // flight) or appended to _queued (waiting behind it). OnSendDone only ever touches _sending and _queued.
+    private byte[]? _buffer;
     private int _written;
-    private byte[]? _sending;  // handed to an asynchronous send still in flight
+    private byte[]? _sending;
     private int _sendOffset, _sendEnd;
+    private byte[]? _queued;
+    private int _queuedLength;
 
-    private bool _flushPending, _cancelNext, _completed;
+    private bool _flushPending, _cancelNext, _completed, _shutdownWhenSent;
     private Exception? _error;
 
     public long BytesSent;
@@ -31,7 +36,7 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
     /// <summary>True while the writer holds a pooled array (tests: an idle client must hold none).</summary>
     internal bool HoldsBuffer
     {
-        get { lock (this) return _buffer is not null || _sending is not null; }
+        get { lock (this) return _buffer is not null || _sending is not null || _queued is not null; }
     }
 
     public override Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(_written);
@@ -53,8 +58,7 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
                 throw _error;
             var canceled = _cancelNext;
             _cancelNext = false;
-            if (_sending is null && _written > 0)
-                SendNow(); // the common case: all of it leaves here, on this thread
+            HandOverLocked(); // the common case: all of it leaves here, on this thread
             if (_error is not null)
                 throw _error;
             if (_sending is null || canceled)
@@ -80,32 +84,30 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         _source.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
     }
 
+    /// <summary>No more writes. What was written still goes out (often a FATAL error), then the send side is shut
+    /// down (FIN); when a send is still in flight, the shutdown waits for it.</summary>
     public override void Complete(Exception? exception = null)
     {
+        bool shutdownNow;
         lock (this)
         {
             if (_completed)
                 return;
             _completed = true;
-            if (_sending is null && _written > 0 && _error is null)
-                SendNow(); // last words (often a FATAL): sent if the kernel takes them now
-            if (_sending is null)
-                ReturnBuffer();
+            if (_error is null)
+                HandOverLocked();
+            ReturnBuffer();
+            shutdownNow = _sending is null || _error is not null;
+            _shutdownWhenSent = !shutdownNow;
         }
-        try { socket.Shutdown(SocketShutdown.Send); }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
+        if (shutdownNow)
+            ShutdownSend();
     }
 
-    public override async ValueTask CompleteAsync(Exception? exception = null)
+    public override ValueTask CompleteAsync(Exception? exception = null)
     {
-        try
-        {
-            await FlushAsync().ConfigureAwait(false); // a slow client still gets what was written, before the FIN
-        }
-        catch (Exception ex) when (ConnectionErrors.IsDisconnect(ex))
-        {
-        }
         Complete(exception);
+        return ValueTask.CompletedTask;
     }
 
     private byte[] Reserve(int sizeHint)
@@ -127,18 +129,54 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         return _buffer;
     }
 
-    /// <summary>Sends what is written without waiting; what the kernel does not take goes to an asynchronous send.
-    /// Caller holds this object's lock and no send is in flight.</summary>
-    private void SendNow()
+    /// <summary>Gives what is written to the socket: behind a send in flight it waits in _queued; otherwise it is
+    /// sent now without waiting, and what the kernel does not take goes to an asynchronous send. Caller holds the
+    /// lock and is the writing thread.</summary>
+    private void HandOverLocked()
     {
-        var offset = 0;
-        while (offset < _written)
+        if (_written == 0)
+            return;
+        if (_sending is not null)
+        {
+            if (_queued is null)
+                (_queued, _queuedLength) = (_buffer, _written);
+            else
+            {
+                if (_queued.Length - _queuedLength < _written)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_queuedLength + _written, _queued.Length * 2));
+                    _queued.AsSpan(0, _queuedLength).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(_queued);
+                    _queued = bigger;
+                }
+                _buffer.AsSpan(0, _written).CopyTo(_queued.AsSpan(_queuedLength));
+                _queuedLength += _written;
+                ArrayPool<byte>.Shared.Return(_buffer!);
+            }
+            (_buffer, _written) = (null, 0);
+            return;
+        }
+        var offset = Send(_buffer!, 0, _written);
+        if (_error is not null || offset == _written)
+        {
+            ReturnBuffer(); // all sent: an idle client holds no array
+            return;
+        }
+        (_sending, _sendOffset, _sendEnd) = (_buffer, offset, _written);
+        (_buffer, _written) = (null, 0);
+        StartSend();
+    }
+
+    /// <summary>Non-blocking sends until the kernel stops taking bytes; returns the offset reached.</summary>
+    private int Send(byte[] array, int offset, int end)
+    {
+        while (offset < end)
         {
             int sent;
             SocketError error;
             try
             {
-                sent = socket.Send(_buffer!, offset, _written - offset, SocketFlags.None, out error);
+                sent = socket.Send(array, offset, end - offset, SocketFlags.None, out error);
             }
             catch (ObjectDisposedException)
             {
@@ -148,21 +186,13 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
                 break;
             if (error != SocketError.Success)
             {
-                _error = Disconnected(error);
-                _written = 0;
-                return;
+                _error ??= Disconnected(error);
+                break;
             }
             offset += sent;
             BytesSent += sent;
         }
-        if (offset == _written)
-        {
-            ReturnBuffer(); // all sent: an idle client holds no array
-            return;
-        }
-        (_sending, _sendOffset, _sendEnd) = (_buffer, offset, _written);
-        (_buffer, _written) = (null, 0);
-        StartSend();
+        return offset;
     }
 
     private void StartSend()
@@ -186,8 +216,8 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
     private void OnSendDone()
     {
         var args = _sendArgs!;
-        bool finished;
-        Exception? failure = null;
+        bool finished, shutdown = false;
+        Exception? failure;
         lock (this)
         {
             if (args.SocketError != SocketError.Success)
@@ -205,25 +235,45 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
             }
             ArrayPool<byte>.Shared.Return(_sending!);
             _sending = null;
-            // Written while the send was in flight (after a cancelled flush): it goes now, in order.
-            if (_error is null && _written > 0)
+            if (_queued is not null)
             {
-                SendNow();
-                if (_sending is not null)
-                    return;
+                // Handed over while this send was in flight: it goes now, in order.
+                var (queued, length) = (_queued, _queuedLength);
+                _queued = null;
+                var offset = _error is null ? Send(queued, 0, length) : length;
+                if (_error is null && offset < length)
+                {
+                    (_sending, _sendOffset, _sendEnd) = (queued, offset, length);
+                    StartSend();
+                    if (_error is null)
+                        return;
+                    _sending = null;
+                }
+                ArrayPool<byte>.Shared.Return(queued);
             }
-            if (_completed)
-                ReturnBuffer();
             finished = _flushPending;
             _flushPending = false;
             failure = _error;
+            if (_shutdownWhenSent)
+            {
+                _shutdownWhenSent = false;
+                shutdown = true;
+            }
         }
+        if (shutdown)
+            ShutdownSend();
         if (!finished)
             return;
         if (failure is not null)
             _source.SetException(failure);
         else
             _source.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
+    }
+
+    private void ShutdownSend()
+    {
+        try { socket.Shutdown(SocketShutdown.Send); }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
     }
 
     private void ReturnBuffer()

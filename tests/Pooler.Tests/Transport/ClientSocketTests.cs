@@ -171,4 +171,45 @@ public sealed class ClientSocketTests : IAsyncLifetime
         Assert.False(_client.HoldsBuffers);
         Assert.Equal(written + 3, _client.BytesSent);
     }
+
+    [Fact]
+    public async Task Complete_WithASendInFlight_DeliversEverythingThenCloses()
+    {
+        var written = await FillUntilFlushWaitsAsync();
+        _client.Output.Write("bye"u8);
+        _client.Output.Complete(); // the FIN waits for the send in flight
+
+        var total = 0L;
+        var buffer = new byte[64 * 1024];
+        var last = Array.Empty<byte>();
+        while (true)
+        {
+            var n = await _peer.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Limit);
+            if (n == 0)
+                break; // FIN
+            total += n;
+            last = buffer.AsSpan(Math.Max(0, n - 3), Math.Min(3, n)).ToArray();
+        }
+        Assert.Equal(written + 3, total);
+        Assert.Equal("bye"u8.ToArray(), last);
+    }
+
+    /// <summary>Writes until a flush has to wait for the peer, cancels that wait, returns the bytes written.</summary>
+    private async Task<long> FillUntilFlushWaitsAsync()
+    {
+        var chunk = new byte[256 * 1024];
+        long written = 0;
+        for (var i = 0; i < 1000; i++)
+        {
+            _client.Output.Write(chunk);
+            written += chunk.Length;
+            var flush = _client.Output.FlushAsync();
+            if (flush.IsCompleted)
+                continue;
+            _client.Output.CancelPendingFlush();
+            Assert.True((await flush.AsTask().WaitAsync(Limit)).IsCanceled);
+            return written;
+        }
+        throw new InvalidOperationException("the peer's buffers never filled");
+    }
 }
