@@ -113,12 +113,16 @@ public sealed partial class ClientSession
         try
         {
             await _output.CompleteAsync().ConfigureAwait(false);
+            if (_output != _connection.Output)
+                _connection.Output.Complete(); // TLS: completing the TLS writer leaves the socket open; send the FIN
             using var linger = new CancellationTokenSource(CloseLinger);
             while (true)
             {
+                // IsCanceled here is a leftover wake-up (CancelPendingRead while no read was pending): keep
+                // lingering; the token bounds the wait.
                 var result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
                 _input.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
+                if (result.IsCompleted)
                     break;
             }
         }
@@ -126,6 +130,7 @@ public sealed partial class ClientSession
         {
             // Closing anyway.
         }
+        _connection.Input.Complete(); // pooled arrays back
         _connection.Dispose();
     }
 

@@ -59,7 +59,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
             if (cancellationToken.CanBeCanceled)
             {
                 _token = cancellationToken;
-                _registration = cancellationToken.UnsafeRegister(static s => ((SocketReader)s!).CancelFromToken(), this);
+                _registration = cancellationToken.UnsafeRegister(static (s, token) => ((SocketReader)s!).CancelFromToken(token), this);
             }
             if (_waiting)
                 return new ValueTask<ReadResult>(this, _source.Version);
@@ -211,15 +211,15 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
             StartWait();
     }
 
-    private void CancelFromToken()
+    private void CancelFromToken(CancellationToken token)
     {
-        CancellationToken token;
         lock (this)
         {
-            if (!_readPending)
+            // A callback that lost the race to a completion may run after the next read began: only the read
+            // registered with this token (or a later one with the same, now cancelled, token) is cancelled.
+            if (!_readPending || _token != token)
                 return;
             _readPending = false;
-            token = _token;
             _registration = default;
             _token = default;
         }

@@ -15,6 +15,11 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
 {
     private const int MinimumBufferSize = 4096;
 
+    // As a Pipe's pause/resume thresholds (PipeSettings): a flush returns at once while less than 1 MiB is still on
+    // its way to a slow client, and once it has to wait, it resumes when the backlog is under 512 KiB.
+    private const int PauseThreshold = 1024 * 1024;
+    private const int ResumeThreshold = 512 * 1024;
+
     private ManualResetValueTaskSourceCore<FlushResult> _source;
     private SendArgs? _sendArgs;
 
@@ -30,6 +35,8 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
 
     private bool _flushPending, _cancelNext, _completed, _shutdownWhenSent;
     private Exception? _error;
+    private CancellationToken _flushToken;
+    private CancellationTokenRegistration _flushRegistration;
 
     public long BytesSent;
 
@@ -61,16 +68,49 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
             HandOverLocked(); // the common case: all of it leaves here, on this thread
             if (_error is not null)
                 throw _error;
-            if (_sending is null || canceled)
+            // An un-awaited flush already waits (a fire-and-forget flush on an error path): this one does not
+            // wait too, which would reset the source under it.
+            if (canceled || _flushPending || Backlog() <= PauseThreshold)
                 return new ValueTask<FlushResult>(new FlushResult(isCanceled: canceled, isCompleted: false));
             _flushPending = true;
             _source.Reset();
+            if (cancellationToken.CanBeCanceled)
+            {
+                // Through TLS, the TLS writer's CancelPendingFlush arrives here as this token.
+                _flushToken = cancellationToken;
+                _flushRegistration = cancellationToken.UnsafeRegister(static (s, token) => ((SocketWriter)s!).CancelFromToken(token), this);
+            }
             return new ValueTask<FlushResult>(this, _source.Version);
         }
     }
 
+    /// <summary>Bytes handed to the socket and not sent yet. Caller holds the lock.</summary>
+    private int Backlog() => (_sending is null ? 0 : _sendEnd - _sendOffset) + (_queued is null ? 0 : _queuedLength);
+
+    private void CancelFromToken(CancellationToken token)
+    {
+        lock (this)
+        {
+            if (!_flushPending || _flushToken != token)
+                return;
+            _flushPending = false;
+            _flushToken = default;
+            _flushRegistration = default;
+        }
+        _source.SetException(new OperationCanceledException(token)); // the send goes on; only the wait ends
+    }
+
+    private CancellationTokenRegistration TakeFlushRegistrationLocked()
+    {
+        var registration = _flushRegistration;
+        _flushRegistration = default;
+        _flushToken = default;
+        return registration;
+    }
+
     public override void CancelPendingFlush()
     {
+        CancellationTokenRegistration registration;
         lock (this)
         {
             if (!_flushPending)
@@ -79,7 +119,9 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
                 return;
             }
             _flushPending = false;
+            registration = TakeFlushRegistrationLocked();
         }
+        registration.Unregister();
         // The send goes on in the background; only the wait for it ends.
         _source.SetResult(new FlushResult(isCanceled: true, isCompleted: false));
     }
@@ -165,6 +207,11 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         (_sending, _sendOffset, _sendEnd) = (_buffer, offset, _written);
         (_buffer, _written) = (null, 0);
         StartSend();
+        if (_error is not null && _sending is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_sending);
+            _sending = null;
+        }
     }
 
     /// <summary>Non-blocking sends until the kernel stops taking bytes; returns the offset reached.</summary>
@@ -216,8 +263,9 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
     private void OnSendDone()
     {
         var args = _sendArgs!;
-        bool finished, shutdown = false;
-        Exception? failure;
+        bool finished = false, shutdown = false;
+        Exception? failure = null;
+        CancellationTokenRegistration registration = default;
         lock (this)
         {
             if (args.SocketError != SocketError.Success)
@@ -229,9 +277,14 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
             }
             if (_error is null && _sendOffset < _sendEnd)
             {
-                StartSend(); // the rest of it, once the kernel has room
+                // The rest of it, once the kernel has room; a waiting flush resumes once the backlog is small.
+                if (_flushPending && Backlog() <= ResumeThreshold)
+                    (finished, _flushPending, registration) = (true, false, TakeFlushRegistrationLocked());
+                StartSend();
                 if (_error is null)
-                    return;
+                    goto Complete;
+                finished |= _flushPending;
+                _flushPending = false;
             }
             ArrayPool<byte>.Shared.Return(_sending!);
             _sending = null;
@@ -244,26 +297,30 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
                 if (_error is null && offset < length)
                 {
                     (_sending, _sendOffset, _sendEnd) = (queued, offset, length);
+                    if (_flushPending && Backlog() <= ResumeThreshold)
+                        (finished, _flushPending, registration) = (true, false, TakeFlushRegistrationLocked());
                     StartSend();
                     if (_error is null)
-                        return;
+                        goto Complete;
                     _sending = null;
                 }
                 ArrayPool<byte>.Shared.Return(queued);
             }
-            finished = _flushPending;
-            _flushPending = false;
+            if (_flushPending)
+                (finished, _flushPending, registration) = (true, false, TakeFlushRegistrationLocked());
             failure = _error;
-            if (_shutdownWhenSent)
+            if (_shutdownWhenSent && (_sending is null || _error is not null))
             {
                 _shutdownWhenSent = false;
                 shutdown = true;
             }
         }
+    Complete:
         if (shutdown)
             ShutdownSend();
         if (!finished)
             return;
+        registration.Unregister();
         if (failure is not null)
             _source.SetException(failure);
         else

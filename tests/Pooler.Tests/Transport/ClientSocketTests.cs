@@ -212,4 +212,23 @@ public sealed class ClientSocketTests : IAsyncLifetime
         }
         throw new InvalidOperationException("the peer's buffers never filled");
     }
+
+    [Fact]
+    public async Task Flush_WaitingWithAToken_TokenCancelledEndsTheWait()
+    {
+        // Through TLS the session's CancelPendingFlush reaches the socket writer as a cancelled token.
+        using var cts = new CancellationTokenSource();
+        var chunk = new byte[256 * 1024];
+        Task<FlushResult>? waiting = null;
+        for (var i = 0; i < 1000 && waiting is null; i++)
+        {
+            _client.Output.Write(chunk);
+            var flush = _client.Output.FlushAsync(cts.Token);
+            if (!flush.IsCompleted)
+                waiting = flush.AsTask();
+        }
+        Assert.NotNull(waiting);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting!.WaitAsync(Limit));
+    }
 }
