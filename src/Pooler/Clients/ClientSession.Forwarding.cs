@@ -27,6 +27,7 @@ public sealed partial class ClientSession
     // release that falls due meanwhile is deferred and done by the pump once the flush is over.
     private bool _flushing;
     private bool _releaseDeferred;
+    private ServerConnection? _releaseHandedToPump; // unbound by the flush above; the pump returns it to the pool
 
     private enum ForwardStep { NeedMoreData, NeedServer, Terminate, WaitForReplies, AnswerLocally }
 
@@ -194,7 +195,15 @@ public sealed partial class ClientSession
             if (_releaseDeferred && _clientStreamRemaining == 0)
             {
                 _releaseDeferred = false;
-                wake = _server;
+                // The binding ends now, not when the pump gets round to it: the client has its ReadyForQuery and
+                // its next message must rent a server of its own, not slip into this binding (the pump may be busy
+                // flushing to the client, on another thread, when the client answers).
+                if (_server is { } server && CanReleaseLocked())
+                {
+                    _server = null;
+                    _releaseHandedToPump = server;
+                }
+                wake = _releaseHandedToPump ?? _server;
             }
         }
         // Wake the pump, which owns the server's input, so it performs the release itself. Outside the lock: with
@@ -272,6 +281,7 @@ public sealed partial class ClientSession
             _transactionStatus = TransactionStatus.Idle;
             _serverStreamRemaining = 0;
             _releaseDeferred = false;
+            _releaseHandedToPump = null;
             _settingsChanged = false;
             _statementsReset = false;
             ResetReplyTracking();

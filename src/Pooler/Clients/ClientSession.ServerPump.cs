@@ -249,13 +249,21 @@ public sealed partial class ClientSession
     {
         lock (_sync)
         {
-            if (_server != server || _pendingReplies > 0 || _unsynced || _flushing || _clientStreamRemaining > 0
-                || _transactionStatus != TransactionStatus.Idle || (HoldsServer && !_clientGone))
+            if (_releaseHandedToPump == server)
+            {
+                _releaseHandedToPump = null;
+                return true; // already unbound by the client loop's flush
+            }
+            if (_server != server || _flushing || _clientStreamRemaining > 0 || !CanReleaseLocked())
                 return false;
             _server = null;
             return true;
         }
     }
+
+    /// <summary>Nothing owed, nothing unsynced, idle, and not held for the session. Caller holds <see cref="_sync"/>.</summary>
+    private bool CanReleaseLocked() =>
+        _pendingReplies == 0 && !_unsynced && _transactionStatus == TransactionStatus.Idle && !(HoldsServer && !_clientGone);
 
     private static bool IsFatal(in ReadOnlySequence<byte> frame, ref byte[]? scratch) =>
         MessageParser.ErrorResponse(FrameReader.Body(frame, ref scratch)).IsFatal;
@@ -288,6 +296,21 @@ public sealed partial class ClientSession
     private void OnServerLost(ServerConnection server)
     {
         bool clientGone;
+        var unbound = false;
+        lock (_sync)
+        {
+            // The client's transaction was over and it is no longer bound: only the pool hears of it.
+            if (_releaseHandedToPump == server)
+            {
+                _releaseHandedToPump = null;
+                unbound = true;
+            }
+        }
+        if (unbound)
+        {
+            _pool!.Discard(server, DisconnectReason.ServerGone);
+            return;
+        }
         lock (_sync)
         {
             if (_server == server)
