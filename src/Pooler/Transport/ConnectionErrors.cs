@@ -10,4 +10,9 @@ public static class ConnectionErrors
     /// never bugs to log as errors.</summary>
     public static bool IsDisconnect(Exception ex) =>
         ex is IOException or ObjectDisposedException or InvalidOperationException or SocketException;
+
+    /// <summary>What a client socket's reader and writer raise once the connection failed or was closed (an
+    /// IOException, so <see cref="IsDisconnect"/> recognises it as P.S.U's pipes did).</summary>
+    public static IOException Closed(SocketError error) =>
+        new("The client connection was closed: " + error, new SocketException((int)error));
 }

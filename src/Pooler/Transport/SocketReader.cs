@@ -177,7 +177,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
         {
             _waiting = false;
             if (error != SocketError.Success)
-                _error ??= Disconnected(error);
+                _error ??= ConnectionErrors.Closed(error);
             else
                 _mayHaveData = true;
             if (!_readPending)
@@ -249,7 +249,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
                 return;
             if (error != SocketError.Success)
             {
-                _error ??= Disconnected(error);
+                _error ??= ConnectionErrors.Closed(error);
                 return;
             }
             if (received == 0)
@@ -320,8 +320,6 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
 
     private static void Release(Segment segment) => ArrayPool<byte>.Shared.Return(segment.Array);
 
-    private static IOException Disconnected(SocketError error) =>
-        new("The client connection was closed: " + error, new SocketException((int)error));
 
     // ---- IValueTaskSource ----
 

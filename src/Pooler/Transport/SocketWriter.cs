@@ -233,7 +233,7 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
                 break;
             if (error != SocketError.Success)
             {
-                _error ??= Disconnected(error);
+                _error ??= ConnectionErrors.Closed(error);
                 break;
             }
             offset += sent;
@@ -253,7 +253,7 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         }
         catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
         {
-            _error ??= Disconnected(SocketError.OperationAborted);
+            _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
             return;
         }
         if (!pending)
@@ -269,7 +269,7 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         lock (this)
         {
             if (args.SocketError != SocketError.Success)
-                _error ??= Disconnected(args.SocketError);
+                _error ??= ConnectionErrors.Closed(args.SocketError);
             else
             {
                 _sendOffset += args.BytesTransferred;
@@ -340,8 +340,6 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         (_buffer, _written) = (null, 0);
     }
 
-    private static IOException Disconnected(SocketError error) =>
-        new("The client connection was closed: " + error, new SocketException((int)error));
 
     FlushResult IValueTaskSource<FlushResult>.GetResult(short token) => _source.GetResult(token);
 
