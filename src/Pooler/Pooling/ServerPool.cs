@@ -360,16 +360,12 @@ public sealed class ServerPool
     /// of the idle stack.</summary>
     private IPooledConnection? HandOutLocked(IPooledConnection connection, ref List<ServerPool>? toOpen, out PoolWaiter? waiter)
     {
-        while (_waiters.TryDequeue(out waiter))
+        waiter = DequeueLiveLocked();
+        if (waiter is not null)
         {
-            if (waiter.TryClaimLocked())
-            {
-                _waiting--;
-                _active++;
-                return null; // the caller gives the server to the waiter once the lock is released
-            }
+            _active++;
+            return null; // the caller gives the server to the waiter once the lock is released
         }
-        waiter = null;
         if (_group.OthersWaitAtCapLocked(this))
         {
             ForgetLocked();
@@ -434,19 +430,11 @@ public sealed class ServerPool
         }
         catch (Exception ex)
         {
-            PoolWaiter? first = null;
+            PoolWaiter? first;
             lock (_group.Sync)
             {
                 ForgetLocked();
-                while (_waiters.TryDequeue(out var waiter))
-                {
-                    if (waiter.TryClaimLocked())
-                    {
-                        _waiting--;
-                        first = waiter;
-                        break;
-                    }
-                }
+                first = DequeueLiveLocked();
             }
             first?.Fail(ex);
             return;
@@ -473,18 +461,26 @@ public sealed class ServerPool
         List<PoolWaiter>? abandoned = null;
         lock (_group.Sync)
         {
-            while (_waiters.TryDequeue(out var waiter))
-            {
-                if (waiter.TryClaimLocked())
-                {
-                    _waiting--;
-                    (abandoned ??= []).Add(waiter);
-                }
-            }
+            while (DequeueLiveLocked() is { } waiter)
+                (abandoned ??= []).Add(waiter);
         }
         if (abandoned is not null)
             foreach (var waiter in abandoned)
                 waiter.Fail(error);
+    }
+
+    /// <summary>The first waiter not yet claimed (timed out, cancelled), claimed for the caller.</summary>
+    private PoolWaiter? DequeueLiveLocked()
+    {
+        while (_waiters.TryDequeue(out var waiter))
+        {
+            if (waiter.TryClaimLocked())
+            {
+                _waiting--;
+                return waiter;
+            }
+        }
+        return null;
     }
 
     private void Abandon(PoolWaiter waiter, Exception error)
