@@ -1,7 +1,8 @@
 // A client connection as a duplex pipe, built for thousands of mostly idle clients. P.S.U's SocketConnection (kept
 // for the few, busy server connections) costs two Pipes, two receive/send loops and their event args per socket,
 // ~2.9 KB per idle client and four pipe hand-offs per message; here the session's reads and writes go straight to
-// the socket (SocketReader, SocketWriter): ~0.6 KB per idle client and no hand-off.
+// the socket (SocketReader, SocketWriter, readiness from ReadinessLoop): no hand-off, and per idle client only the
+// session's own objects, the socket and its reader and writer.
 using System.IO.Pipelines;
 using System.Net.Sockets;
 
@@ -13,13 +14,19 @@ public sealed class ClientSocket : IDuplexPipe, IDisposable
     private readonly SocketWriter _writer;
     private int _disposed;
 
-    public ClientSocket(Socket socket)
+    public ClientSocket(Socket socket) : this(socket, useReadinessLoop: true)
+    {
+    }
+
+    /// <summary><paramref name="useReadinessLoop"/> false: readiness from zero-byte receives even where epoll is
+    /// available (tests run both ways).</summary>
+    internal ClientSocket(Socket socket, bool useReadinessLoop)
     {
         Socket = socket;
         // Synchronous Send/Receive then return WouldBlock at once instead of waiting; the waits are asynchronous
-        // (a zero-byte receive for readiness, SendAsync when the kernel's buffer is full).
+        // (epoll or a zero-byte receive for readiness, SendAsync when the kernel's buffer is full).
         socket.Blocking = false;
-        _reader = new SocketReader(socket);
+        _reader = new SocketReader(socket, useReadinessLoop);
         _writer = new SocketWriter(socket);
     }
 
@@ -35,11 +42,14 @@ public sealed class ClientSocket : IDuplexPipe, IDisposable
 
     internal bool HoldsBuffers => _reader.HoldsBuffer || _writer.HoldsBuffer;
 
+    internal bool ReadinessRegistered => _reader.ReadinessRegistered;
+
     /// <summary>Closes the socket: a pending read or flush ends with an IOException.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         Socket.Dispose();
+        _reader.OnSocketClosed();
     }
 }

@@ -1,8 +1,9 @@
 // The receive side of a client socket as a PipeReader, without a Pipe or a receive loop in between. An idle client
-// holds no buffer: the reader waits for readiness with a zero-byte receive, then reads what arrived with
-// non-blocking Receive calls into pooled arrays, and gives every array back once the session has consumed it.
-// Buffers change only on the session's own calls (ReadAsync, AdvanceTo) or while its read is pending, never while
-// it holds a result. Continuations run inline on the thread that saw the data (see PipeSettings).
+// holds no buffer: the reader learns that bytes arrived from a ReadinessLoop (Linux epoll, registered once) or, where
+// there is none, from a zero-byte receive; then it reads what arrived with non-blocking Receive calls into pooled
+// arrays, and gives every array back once the session has consumed it. Buffers change only on the session's own calls
+// (ReadAsync, AdvanceTo) or while its read is pending, never while it holds a result. Continuations run inline on the
+// thread that saw the data (see PipeSettings).
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
@@ -10,20 +11,21 @@ using System.Threading.Tasks.Sources;
 
 namespace Tuki.Pool.Pooler.Transport;
 
-// Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
-internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
-    // A typical message fits in one array; a bigger frame gets a bigger array (sized to what is already buffered).
+    private readonly Socket _socket;
     private const int MinimumBufferSize = 4096;
 
     private ManualResetValueTaskSourceCore<ReadResult> _source; // RunContinuationsAsynchronously stays false: inline
-    private ReadinessWait? _wait;                               // created at the first wait, reused after
+    private readonly ReadinessLoop? _loop;                      // epoll: arrivals call OnReadable, no wait to start
+    private ReadinessWait? _wait;                               // otherwise: created at the first wait, reused after
 
     // Buffered bytes: from (_head, _headStart) to (_tail, _tail.End).
     private Segment? _head, _tail;
     private int _headStart;
     private bool _examinedAll;   // the session examined everything buffered: its next read needs new bytes
-    private bool _mayHaveData;   // the socket may hold bytes not read yet (readiness seen, or a full read)
+    private bool _mayHaveData = true; // the socket may hold bytes not read yet (new, readiness seen, or a full read)
+    private bool _hangUp;        // the loop reported the peer's FIN or an error: read to the end, not to a short read
 
     private bool _readPending, _cancelNext, _waiting, _eof, _completed;
     private Exception? _error;
@@ -31,6 +33,19 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
     private CancellationTokenRegistration _registration;
 
     public long BytesRead;
+
+    /// <summary>This reader's registration with <see cref="_loop"/> (slot and generation); 0 when not registered.</summary>
+    internal ulong ReadinessToken;
+
+    /// <summary>True while a readiness loop delivers this socket's arrivals (tests: closing must end it).</summary>
+    internal bool ReadinessRegistered => _loop is not null && _loop.Holds(this);
+
+    public SocketReader(Socket socket, bool useReadinessLoop = true)
+    {
+        _socket = socket;
+        if (useReadinessLoop && ReadinessLoop.TryRegister(socket, this, out var loop, out _))
+            _loop = loop;
+    }
 
     /// <summary>True while the reader holds a pooled array (tests: an idle client must hold none).</summary>
     internal bool HoldsBuffer
@@ -61,7 +76,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
                 _token = cancellationToken;
                 _registration = cancellationToken.UnsafeRegister(static (s, token) => ((SocketReader)s!).CancelFromToken(token), this);
             }
-            if (_waiting)
+            if (_waiting || _loop is not null) // with a loop, the next arrival calls OnReadable: nothing to start
                 return new ValueTask<ReadResult>(this, _source.Version);
             _waiting = true;
         }
@@ -137,6 +152,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
             if (_completed)
                 return;
             _completed = true;
+            _loop?.Remove(ReadinessToken);
             while (_head is not null)
             {
                 var next = (Segment?)_head.Next;
@@ -155,7 +171,7 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
         bool pending;
         try
         {
-            pending = socket.ReceiveAsync(wait);
+            pending = _socket.ReceiveAsync(wait);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
         {
@@ -166,7 +182,36 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
             OnWaitDone(wait.SocketError);
     }
 
-    private void OnWaitDone(SocketError error)
+    private void OnWaitDone(SocketError error) => OnReady(error, waited: true);
+
+    /// <summary>The readiness loop saw bytes (or a hang-up) arrive. Runs on the loop's thread.</summary>
+    internal void OnReadable(bool hangUp)
+    {
+        if (hangUp)
+            lock (this) _hangUp = true;
+        OnReady(SocketError.Success, waited: false);
+    }
+
+    /// <summary>The socket was closed locally: a pending read fails at once (a closed socket leaves the epoll set
+    /// without an event).</summary>
+    internal void OnSocketClosed()
+    {
+        CancellationTokenRegistration registration;
+        Exception failure;
+        lock (this)
+        {
+            _loop?.Remove(ReadinessToken);
+            failure = _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
+            if (!_readPending)
+                return;
+            _readPending = false;
+            registration = TakeRegistrationLocked();
+        }
+        registration.Unregister();
+        _source.SetException(failure);
+    }
+
+    private void OnReady(SocketError error, bool waited)
     {
         var rewait = false;
         var complete = false;
@@ -175,13 +220,14 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
         CancellationTokenRegistration registration = default;
         lock (this)
         {
-            _waiting = false;
+            if (waited)
+                _waiting = false;
             if (error != SocketError.Success)
                 _error ??= ConnectionErrors.Closed(error);
             else
                 _mayHaveData = true;
             if (!_readPending)
-                return; // the session was woken otherwise (CancelPendingRead); its next read looks at the socket
+                return; // nobody waits (or the session was woken otherwise): its next read looks at the socket
             if (_error is null && _mayHaveData)
                 Fill();
             if (_error is not null)
@@ -196,11 +242,12 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
                 registration = TakeRegistrationLocked();
                 complete = true;
             }
-            else
+            else if (waited)
             {
                 _waiting = true; // readiness without bytes: wait again
                 rewait = true;
             }
+            // else: an event without bytes (read already); the loop calls again on the next arrival
         }
         registration.Unregister();
         if (failure is not null)
@@ -233,47 +280,55 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
         _mayHaveData = false;
         while (true)
         {
-            var tail = WritableTail();
-            var free = tail.Array.Length - tail.End;
+            // Into the tail's free space, or a new array that joins the buffer only if bytes came: a wake-up
+            // without bytes leaves no empty segment behind (it would read as a result with nothing new).
+            var fresh = _tail is null || _tail.End == _tail.Array.Length;
+            var array = fresh ? ArrayPool<byte>.Shared.Rent(NextBufferSize()) : _tail!.Array;
+            var offset = fresh ? 0 : _tail!.End;
+            var free = array.Length - offset;
             int received;
             SocketError error;
             try
             {
-                received = socket.Receive(tail.Array, tail.End, free, SocketFlags.None, out error);
+                received = _socket.Receive(array, offset, free, SocketFlags.None, out error);
             }
             catch (ObjectDisposedException)
             {
                 (received, error) = (0, SocketError.OperationAborted);
             }
-            if (error == SocketError.WouldBlock)
-                return;
-            if (error != SocketError.Success)
+            if (error != SocketError.Success || received == 0)
             {
-                _error ??= ConnectionErrors.Closed(error);
+                if (fresh)
+                    ArrayPool<byte>.Shared.Return(array);
+                if (error == SocketError.WouldBlock)
+                    return;
+                if (error != SocketError.Success)
+                    _error ??= ConnectionErrors.Closed(error);
+                else
+                    _eof = true;
                 return;
             }
-            if (received == 0)
-            {
-                _eof = true;
-                return;
-            }
-            tail.Commit(received);
+            if (fresh)
+                Append(new Segment(array));
+            _tail!.Commit(received);
             BytesRead += received;
             _examinedAll = false;
-            if (received < free)
+            if (received < free && !_hangUp)
                 return; // drained, most likely: the next read waits for readiness rather than trying again
+            // (With the loop, bytes that arrive after this read raise a new event; a FIN that was already there
+            // does not, hence _hangUp.)
             _mayHaveData = true;
             if (Buffered().Length >= MinimumBufferSize * 16)
                 return; // enough for the session to work on; the rest stays in the kernel (backpressure)
         }
     }
 
-    private Segment WritableTail()
+    // A typical message fits in one array; after that, arrays grow with what is buffered (a big frame).
+    private int NextBufferSize() =>
+        Math.Max(MinimumBufferSize, _tail is null ? 0 : (int)Math.Min(Buffered().Length, 1024 * 1024));
+
+    private void Append(Segment segment)
     {
-        if (_tail is not null && _tail.End < _tail.Array.Length)
-            return _tail;
-        var size = Math.Max(MinimumBufferSize, _tail is null ? 0 : (int)Math.Min(Buffered().Length, 1024 * 1024));
-        var segment = new Segment(ArrayPool<byte>.Shared.Rent(size));
         if (_tail is null)
         {
             _head = _tail = segment;
@@ -284,7 +339,6 @@ internal sealed class SocketReader(Socket socket) : PipeReader, IValueTaskSource
             _tail.Link(segment);
             _tail = segment;
         }
-        return segment;
     }
 
     private bool TryTakeResultLocked(out ReadResult result)

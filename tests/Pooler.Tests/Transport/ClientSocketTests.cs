@@ -1,5 +1,6 @@
 // ClientSocket over a real loopback TCP pair (no PostgreSQL): the PipeReader/PipeWriter contract the session relies
-// on, and that an idle connection holds no buffer.
+// on, and that an idle connection holds no buffer. Run twice: readiness from the epoll loop (Linux) and from zero-byte
+// receives (elsewhere, or TUKI_POOL_EPOLL=0).
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -8,11 +9,30 @@ using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Tests.Transport;
 
-public sealed class ClientSocketTests : IAsyncLifetime
+public sealed class EpollClientSocketTests : ClientSocketTests
 {
+    protected override bool UseReadinessLoop => true;
+
+    [Fact]
+    public void Registered_WhileOpen_SlotGivenBackOnDispose()
+    {
+        Assert.Equal(ReadinessLoop.Enabled, _client.ReadinessRegistered);
+        _client.Dispose();
+        Assert.False(_client.ReadinessRegistered);
+    }
+}
+
+public sealed class ZeroByteReceiveClientSocketTests : ClientSocketTests
+{
+    protected override bool UseReadinessLoop => false;
+}
+
+public abstract class ClientSocketTests : IAsyncLifetime
+{
+    protected abstract bool UseReadinessLoop { get; }
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
     private Socket _peer = null!;
-    private ClientSocket _client = null!;
+    protected ClientSocket _client = null!;
 
     public async Task InitializeAsync()
     {
@@ -22,7 +42,7 @@ public sealed class ClientSocketTests : IAsyncLifetime
         _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var accept = listener.AcceptAsync();
         await _peer.ConnectAsync(listener.LocalEndPoint!);
-        _client = new ClientSocket(await accept);
+        _client = new ClientSocket(await accept, UseReadinessLoop);
     }
 
     public Task DisposeAsync()
@@ -46,6 +66,34 @@ public sealed class ClientSocketTests : IAsyncLifetime
 
         Assert.False(_client.HoldsBuffers);
         Assert.Equal(5, _client.BytesRead);
+    }
+
+    [Fact]
+    public async Task Read_BytesThatArrivedBeforeTheFirstRead_AreSeen()
+    {
+        await _peer.SendAsync("early"u8.ToArray());
+        await Task.Delay(50); // in the kernel's buffer before anyone waits
+        var result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.Equal("early"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task Read_PingPong_EveryArrivalWakesTheReader()
+    {
+        // Each message arrives while the reader waits: none may be missed (edge-triggered readiness).
+        for (var i = 0; i < 200; i++)
+        {
+            var read = _client.Input.ReadAsync();
+            await _peer.SendAsync(new[] { (byte)i });
+            var result = await read.AsTask().WaitAsync(Limit);
+            Assert.Equal(new[] { (byte)i }, result.Buffer.ToArray());
+            _client.Input.AdvanceTo(result.Buffer.End);
+            _client.Output.Write(new[] { (byte)i });
+            await _client.Output.FlushAsync();
+            var echo = new byte[1];
+            Assert.Equal(1, await _peer.ReceiveAsync(echo).WaitAsync(Limit));
+        }
+        Assert.False(_client.HoldsBuffers);
     }
 
     [Fact]

@@ -1,0 +1,216 @@
+// Readiness of client sockets from the pooler's own epoll instance (Linux), PgBouncer's model: a client socket is
+// registered once, edge-triggered, and every arrival of bytes (or a hang-up) calls its reader on the loop's thread,
+// which reads and runs the session inline. .NET's zero-byte ReceiveAsync, used before, cost two 1-byte MSG_PEEK
+// receives around every wait (three syscalls per client message instead of one) and, per idle client, an event-args
+// object, an operation object, a SocketAsyncContext and its three locks (~0.7 KB). Elsewhere (macOS, Windows, or
+// TUKI_POOL_EPOLL=0) SocketReader keeps the zero-byte receive.
+//
+// Registrations are tokens, not file descriptors: a closed socket leaves the epoll set by itself and its number can
+// be reused at once, so an event is delivered only to the reader whose token it carries (slot + generation).
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Tuki.Pool.Pooler.Transport;
+
+internal sealed class ReadinessLoop
+{
+    public const string Variable = "TUKI_POOL_EPOLL";           // 0 turns the loop off (compare, or work around)
+    public const string ThreadsVariable = "TUKI_POOL_EPOLL_THREADS";
+
+    private const int MaxEvents = 256;
+
+    private static readonly ReadinessLoop[] s_loops = StartLoops();
+    private static int s_next;
+
+    private readonly int _epoll;
+    private readonly byte[] _events = GC.AllocateArray<byte>(MaxEvents * Epoll.EventSize, pinned: true);
+    private readonly Lock _lock = new();
+    private SocketReader?[] _targets = new SocketReader?[256];  // by slot; read without the lock by the loop
+    private int[] _free = new int[256];                          // free slots (a stack)
+    private int _freeCount, _nextSlot, _registered;
+    private uint _generation;
+
+    private ReadinessLoop(int epoll)
+    {
+        _epoll = epoll;
+        new Thread(Run) { IsBackground = true, Name = "Tuki epoll" }.Start();
+    }
+
+    /// <summary>True when client sockets are served by epoll loops (Linux x64/arm64, not turned off).</summary>
+    public static bool Enabled => s_loops.Length > 0;
+
+    /// <summary>Sockets registered now, over all loops (tests: closing a client must give its slot back).</summary>
+    internal static int Registered => s_loops.Sum(l => Volatile.Read(ref l._registered));
+
+    /// <summary>Registers <paramref name="socket"/> (edge-triggered) on one of the loops; false when there is none
+    /// or the kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
+    public static bool TryRegister(Socket socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
+    {
+        loop = null;
+        token = 0;
+        if (s_loops.Length == 0)
+            return false;
+        var candidate = s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
+        if (!candidate.Add(socket, target, out token))
+            return false;
+        loop = candidate;
+        return true;
+    }
+
+    private bool Add(Socket socket, SocketReader target, out ulong token)
+    {
+        int slot;
+        lock (_lock)
+        {
+            if (_freeCount > 0)
+                slot = _free[--_freeCount];
+            else
+            {
+                slot = _nextSlot++;
+                if (slot == _targets.Length)
+                {
+                    Array.Resize(ref _free, _free.Length * 2);
+                    var grown = new SocketReader?[_targets.Length * 2];
+                    Array.Copy(_targets, grown, _targets.Length);
+                    Volatile.Write(ref _targets, grown);
+                }
+            }
+            token = (ulong)++_generation << 32 | (uint)slot;
+            target.ReadinessToken = token; // before the slot is visible: the loop compares tokens
+            Volatile.Write(ref _targets[slot], target);
+            _registered++;
+        }
+
+        var handle = socket.SafeHandle;
+        var added = false;
+        int result;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            result = Epoll.Add(_epoll, (int)handle.DangerousGetHandle(), token);
+        }
+        catch (ObjectDisposedException)
+        {
+            result = -1;
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+        if (result == 0)
+            return true;
+        Remove(token);
+        token = 0;
+        return false;
+    }
+
+    /// <summary>Gives the slot back; later events for the old socket are ignored (their token no longer matches).
+    /// The socket leaves the epoll set by itself when it is closed.</summary>
+    public void Remove(ulong token)
+    {
+        var slot = (int)(uint)token;
+        lock (_lock)
+        {
+            if (_targets[slot]?.ReadinessToken != token)
+                return;
+            Volatile.Write(ref _targets[slot], null);
+            _free[_freeCount++] = slot;
+            _registered--;
+        }
+    }
+
+    internal bool Holds(SocketReader target)
+    {
+        var token = target.ReadinessToken;
+        var targets = Volatile.Read(ref _targets);
+        var slot = (int)(uint)token;
+        return token != 0 && slot < targets.Length && targets[slot] == target;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            var count = Epoll.Wait(_epoll, _events, MaxEvents);
+            if (count < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == Epoll.EINTR)
+                    continue;
+                // EBADF/EINVAL cannot happen with our own descriptor; do not spin if it ever does.
+                Thread.Sleep(10);
+                continue;
+            }
+            var targets = Volatile.Read(ref _targets);
+            for (var i = 0; i < count; i++)
+            {
+                var (flags, token) = Epoll.At(_events, i);
+                var slot = (int)(uint)token;
+                if (slot >= targets.Length)
+                    targets = Volatile.Read(ref _targets);
+                var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
+                if (target is not null && target.ReadinessToken == token)
+                    target.OnReadable(hangUp: (flags & Epoll.HangUp) != 0); // the session's read completes: it runs here
+            }
+        }
+    }
+
+    private static ReadinessLoop[] StartLoops()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) == "0"
+            || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
+            return [];
+        // One loop per two cores: the other event threads are .NET's (server connections, accepts), one per core.
+        var threads = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
+            ? n : Math.Max(1, Environment.ProcessorCount / 2);
+        var loops = new List<ReadinessLoop>();
+        for (var i = 0; i < threads; i++)
+        {
+            var epoll = Epoll.Create();
+            if (epoll < 0)
+                break;
+            loops.Add(new ReadinessLoop(epoll));
+        }
+        return [.. loops];
+    }
+
+    /// <summary>epoll(7) through libc. struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere
+    /// (16 bytes), so it is read and written as bytes.</summary>
+    private static class Epoll
+    {
+        public const int EINTR = 4;
+        private const int CtlAdd = 1;
+        private const int CloExec = 0x80000;
+        private const uint In = 0x001, Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
+        public const uint HangUp = Err | Hup | RdHup;
+
+        public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+        private static readonly int DataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;
+
+        public static int Create() => epoll_create1(CloExec);
+
+        public static int Add(int epoll, int fd, ulong token)
+        {
+            Span<byte> ev = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt32LittleEndian(ev, In | RdHup | Err | Hup | EdgeTriggered);
+            BinaryPrimitives.WriteUInt64LittleEndian(ev.Slice(DataOffset), token);
+            return epoll_ctl(epoll, CtlAdd, fd, ref MemoryMarshal.GetReference(ev));
+        }
+
+        public static int Wait(int epoll, byte[] events, int max) => epoll_wait(epoll, ref events[0], max, -1);
+
+        public static (uint Flags, ulong Token) At(byte[] events, int index) =>
+            (BinaryPrimitives.ReadUInt32LittleEndian(events.AsSpan(index * EventSize, 4)),
+             BinaryPrimitives.ReadUInt64LittleEndian(events.AsSpan(index * EventSize + DataOffset, 8)));
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int epoll_create1(int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int epoll_ctl(int epfd, int op, int fd, ref byte ev);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int epoll_wait(int epfd, ref byte events, int maxevents, int timeout);
+    }
+}
