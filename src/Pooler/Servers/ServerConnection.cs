@@ -2,7 +2,6 @@
 // BackendKeyData (for cancels), and report whether it is still usable while idle.
 using System.Buffers;
 using System.IO.Pipelines;
-using Pipelines.Sockets.Unofficial;
 using Tuki.Pool.Pooler.Auth;
 using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Pooling;
@@ -13,11 +12,11 @@ namespace Tuki.Pool.Pooler.Servers;
 
 public sealed class ServerConnection : IPooledConnection
 {
-    private readonly SocketConnection _transport;
+    private readonly ClientSocket _transport;
     private readonly IDuplexPipe _pipe;   // the socket's, or the TLS one over it
     private int _closed;
 
-    private ServerConnection(SocketConnection transport, IDuplexPipe pipe, ServerTarget target, long createdTimestamp)
+    private ServerConnection(ClientSocket transport, IDuplexPipe pipe, ServerTarget target, long createdTimestamp)
     {
         _transport = transport;
         _pipe = pipe;
@@ -70,7 +69,7 @@ public sealed class ServerConnection : IPooledConnection
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(target.ConnectTimeout);
-        SocketConnection transport;
+        ClientSocket transport;
         try
         {
             transport = await Connection.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
@@ -119,7 +118,7 @@ public sealed class ServerConnection : IPooledConnection
 
     /// <summary>SSLRequest first unless server_tls.mode is disable; 'S' → TLS with the mode's checks, 'N' → cleartext
     /// only for prefer.</summary>
-    private static async Task<IDuplexPipe> NegotiateTlsAsync(SocketConnection transport, ServerTarget target, CancellationToken cancellationToken)
+    private static async Task<IDuplexPipe> NegotiateTlsAsync(ClientSocket transport, ServerTarget target, CancellationToken cancellationToken)
     {
         var mode = target.Tls.Mode;
         if (mode == ServerTlsMode.Disable)
@@ -411,7 +410,7 @@ public sealed class ServerConnection : IPooledConnection
         using var timeout = new CancellationTokenSource(Target.ConnectTimeout);
         try
         {
-            using var connection = await Connection.ConnectAsync(Target.Host, Target.Port, timeout.Token).ConfigureAwait(false);
+            using var connection = await Connection.ConnectShortLivedAsync(Target.Host, Target.Port, timeout.Token).ConfigureAwait(false);
             MessageWriter.WriteCancelRequest(connection.Output, ProcessId, SecretKey);
             await connection.Output.FlushAsync(timeout.Token).ConfigureAwait(false);
             while (true)

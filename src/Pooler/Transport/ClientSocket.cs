@@ -4,6 +4,7 @@
 // the socket (SocketReader, SocketWriter, readiness from ReadinessLoop): no hand-off, and per idle client only the
 // session's own objects, the socket and its reader and writer.
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Sockets;
 
 namespace Tuki.Pool.Pooler.Transport;
@@ -31,6 +32,33 @@ public sealed class ClientSocket : IDuplexPipe, IDisposable
     }
 
     public Socket Socket { get; }
+
+    /// <summary>Connects <paramref name="socket"/> without any .NET async operation: a non-blocking connect, then
+    /// the loop's writable event (only used with <see cref="ReadinessLoop.Enabled"/>).</summary>
+    internal static async Task<ClientSocket> ConnectAsync(Socket socket, EndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var connection = new ClientSocket(socket); // non-blocking and registered from here on
+        try
+        {
+            try
+            {
+                socket.Connect(endPoint);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                await connection._reader.WaitWritableAsync(cancellationToken).ConfigureAwait(false);
+                var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                if (error != SocketError.Success)
+                    throw new SocketException((int)error);
+            }
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
 
     public PipeReader Input => _reader;
 

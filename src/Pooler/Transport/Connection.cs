@@ -13,9 +13,30 @@ public static class Connection
         return new ClientSocket(socket);
     }
 
-    /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, resolving the name on every call so DNS
-    /// changes of the database host are picked up by new server connections.</summary>
-    public static async Task<SocketConnection> ConnectAsync(string host, int port, CancellationToken cancellationToken)
+    /// <summary>A server connection: the same lean socket pipe as clients. With the epoll loop the connect itself
+    /// waits on the loop: a socket that ever ran a .NET async operation stays registered with .NET's own epoll
+    /// threads, which would then wake for every reply of the server for nothing.</summary>
+    public static Task<ClientSocket> ConnectAsync(string host, int port, CancellationToken cancellationToken) =>
+        ConnectAnyAsync(host, port, async (socket, endPoint, token) =>
+        {
+            if (ReadinessLoop.Enabled)
+                return await ClientSocket.ConnectAsync(socket, endPoint, token).ConfigureAwait(false);
+            await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
+            return new ClientSocket(socket);
+        }, cancellationToken);
+
+    /// <summary>A short-lived connection (a CancelRequest): P.S.U's SocketConnection.</summary>
+    public static Task<SocketConnection> ConnectShortLivedAsync(string host, int port, CancellationToken cancellationToken) =>
+        ConnectAnyAsync(host, port, async (socket, endPoint, token) =>
+        {
+            await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
+            return SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.ServerSocketOptions);
+        }, cancellationToken);
+
+    /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, trying each address in turn and resolving
+    /// the name on every call, so DNS changes of the database host are picked up by new server connections.</summary>
+    private static async Task<T> ConnectAnyAsync<T>(string host, int port, Func<Socket, IPEndPoint, CancellationToken, Task<T>> connect,
+        CancellationToken cancellationToken)
     {
         var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
         Exception? last = null;
@@ -25,8 +46,7 @@ public static class Connection
             try
             {
                 SocketTuning.Apply(socket);
-                await socket.ConnectAsync(new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
-                return SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.ServerSocketOptions);
+                return await connect(socket, new IPEndPoint(address, port), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is SocketException or OperationCanceledException)
             {

@@ -150,7 +150,11 @@ internal sealed class ReadinessLoop
                 if (slot >= targets.Length)
                     targets = Volatile.Read(ref _targets);
                 var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
-                if (target is not null && target.ReadinessToken == token)
+                if (target is null || target.ReadinessToken != token)
+                    continue;
+                if ((flags & Epoll.Out) != 0)
+                    target.OnWritable(); // a connect in progress; nothing waits otherwise
+                if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
                     target.OnReadable(hangUp: (flags & Epoll.HangUp) != 0); // the session's read completes: it runs here
             }
         }
@@ -161,9 +165,9 @@ internal sealed class ReadinessLoop
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) == "0"
             || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
             return [];
-        // One loop per two cores: the other event threads are .NET's (server connections, accepts), one per core.
+        // One loop per core, as .NET's inline epoll threads were (one loop alone measured 15-30 % fewer TPS).
         var threads = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
-            ? n : Math.Max(1, Environment.ProcessorCount / 2);
+            ? n : Environment.ProcessorCount;
         var loops = new List<ReadinessLoop>();
         for (var i = 0; i < threads; i++)
         {
@@ -182,7 +186,8 @@ internal sealed class ReadinessLoop
         public const int EINTR = 4;
         private const int CtlAdd = 1;
         private const int CloExec = 0x80000;
-        private const uint In = 0x001, Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
+        public const uint In = 0x001, Out = 0x004;
+        private const uint Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
         public const uint HangUp = Err | Hup | RdHup;
 
         public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -193,7 +198,8 @@ internal sealed class ReadinessLoop
         public static int Add(int epoll, int fd, ulong token)
         {
             Span<byte> ev = stackalloc byte[16];
-            BinaryPrimitives.WriteUInt32LittleEndian(ev, In | RdHup | Err | Hup | EdgeTriggered);
+            // EPOLLOUT costs nothing edge-triggered (it fires when a full send buffer drains, and at connect).
+            BinaryPrimitives.WriteUInt32LittleEndian(ev, In | Out | RdHup | Err | Hup | EdgeTriggered);
             BinaryPrimitives.WriteUInt64LittleEndian(ev.Slice(DataOffset), token);
             return epoll_ctl(epoll, CtlAdd, fd, ref MemoryMarshal.GetReference(ev));
         }

@@ -89,8 +89,20 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         lock (this)
         {
             ObjectDisposedException.ThrowIf(_completed, this);
-            if (!_readPending && TryTakeResultLocked(out result))
+            if (_readPending)
+            {
+                result = default;
+                return false;
+            }
+            if (TryTakeResultLocked(out result))
                 return true;
+            // Without a loop nothing tells us about arrivals while no read waits (an idle server's FATAL): look.
+            if (_mayHaveData || _loop is null)
+            {
+                Fill();
+                if (TryTakeResultLocked(out result))
+                    return true;
+            }
         }
         result = default;
         return false;
@@ -190,6 +202,26 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         if (hangUp)
             lock (this) _hangUp = true;
         OnReady(SocketError.Success, waited: false);
+    }
+
+    private TaskCompletionSource? _writable; // a non-blocking connect waiting for the loop's writable event
+
+    /// <summary>Waits until the socket is writable (a non-blocking connect finished, or failed): with the loop only.</summary>
+    internal async Task WaitWritableAsync(CancellationToken cancellationToken)
+    {
+        var writable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _writable, writable);
+        // The loop's first event may have come before the waiter existed: look once.
+        if (_socket.Poll(0, SelectMode.SelectWrite) || _socket.Poll(0, SelectMode.SelectError))
+            writable.TrySetResult();
+        await writable.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _writable, null);
+    }
+
+    /// <summary>The loop saw the socket writable (or failed). Only a connect waits for that.</summary>
+    internal void OnWritable()
+    {
+        Volatile.Read(ref _writable)?.TrySetResult(); // no lock: this runs on every event (EPOLLOUT is level-reported)
     }
 
     /// <summary>The socket was closed locally: a pending read fails at once (a closed socket leaves the epoll set
