@@ -66,7 +66,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 continue;
             }
 
-            ClientSocket connection;
+            SocketPipe connection;
             try
             {
                 connection = Connection.FromAccepted(accepted);

@@ -13,7 +13,7 @@ namespace Tuki.Pool.Pooler.Clients;
 
 public sealed partial class ClientSession
 {
-    private readonly ClientSocket _connection;
+    private readonly SocketPipe _connection;
     private readonly ClientContext _context;
     private PipeReader _input;     // the socket's pipe, or the decrypted one after a TLS handshake (Login)
     private PipeWriter _output;
@@ -37,7 +37,7 @@ public sealed partial class ClientSession
     private bool _serverLost;
     private Task _pump = Task.CompletedTask;
 
-    public ClientSession(ClientSocket connection, ClientContext context)
+    public ClientSession(SocketPipe connection, ClientContext context)
     {
         _connection = connection;
         _context = context;

@@ -12,11 +12,11 @@ namespace Tuki.Pool.Pooler.Servers;
 
 public sealed class ServerConnection : IPooledConnection
 {
-    private readonly ClientSocket _transport;
+    private readonly SocketPipe _transport;
     private readonly IDuplexPipe _pipe;   // the socket's, or the TLS one over it
     private int _closed;
 
-    private ServerConnection(ClientSocket transport, IDuplexPipe pipe, ServerTarget target, long createdTimestamp)
+    private ServerConnection(SocketPipe transport, IDuplexPipe pipe, ServerTarget target, long createdTimestamp)
     {
         _transport = transport;
         _pipe = pipe;
@@ -69,7 +69,7 @@ public sealed class ServerConnection : IPooledConnection
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(target.ConnectTimeout);
-        ClientSocket transport;
+        SocketPipe transport;
         try
         {
             transport = await Connection.ConnectAsync(target.Host, target.Port, timeout.Token).ConfigureAwait(false);
@@ -118,7 +118,7 @@ public sealed class ServerConnection : IPooledConnection
 
     /// <summary>SSLRequest first unless server_tls.mode is disable; 'S' → TLS with the mode's checks, 'N' → cleartext
     /// only for prefer.</summary>
-    private static async Task<IDuplexPipe> NegotiateTlsAsync(ClientSocket transport, ServerTarget target, CancellationToken cancellationToken)
+    private static async Task<IDuplexPipe> NegotiateTlsAsync(SocketPipe transport, ServerTarget target, CancellationToken cancellationToken)
     {
         var mode = target.Tls.Mode;
         if (mode == ServerTlsMode.Disable)

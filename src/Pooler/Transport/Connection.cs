@@ -7,22 +7,22 @@ namespace Tuki.Pool.Pooler.Transport;
 
 public static class Connection
 {
-    public static ClientSocket FromAccepted(Socket socket)
+    public static SocketPipe FromAccepted(Socket socket)
     {
         SocketTuning.Apply(socket);
-        return new ClientSocket(socket);
+        return new SocketPipe(socket);
     }
 
     /// <summary>A server connection: the same lean socket pipe as clients. With the epoll loop the connect itself
     /// waits on the loop: a socket that ever ran a .NET async operation stays registered with .NET's own epoll
     /// threads, which would then wake for every reply of the server for nothing.</summary>
-    public static Task<ClientSocket> ConnectAsync(string host, int port, CancellationToken cancellationToken) =>
+    public static Task<SocketPipe> ConnectAsync(string host, int port, CancellationToken cancellationToken) =>
         ConnectAnyAsync(host, port, async (socket, endPoint, token) =>
         {
             if (ReadinessLoop.Enabled)
-                return await ClientSocket.ConnectAsync(socket, endPoint, token).ConfigureAwait(false);
+                return await SocketPipe.ConnectAsync(socket, endPoint, token).ConfigureAwait(false);
             await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
-            return new ClientSocket(socket);
+            return new SocketPipe(socket);
         }, cancellationToken);
 
     /// <summary>A short-lived connection (a CancelRequest): P.S.U's SocketConnection.</summary>
@@ -30,7 +30,7 @@ public static class Connection
         ConnectAnyAsync(host, port, async (socket, endPoint, token) =>
         {
             await socket.ConnectAsync(endPoint, token).ConfigureAwait(false);
-            return SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.ServerSocketOptions);
+            return SocketConnection.Create(socket, PipeSettings.Options, PipeSettings.ShortLivedSocketOptions);
         }, cancellationToken);
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/>, trying each address in turn and resolving

@@ -1,7 +1,8 @@
-// Where socket completions run. .NET's default hands each epoll event to the thread pool (one hop per socket
-// operation); with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 the epoll threads (one per core) run them, which
-// together with the inline pipes (PipeSettings) makes the whole forwarding path hop-free: PgBouncer's event loop,
-// one per core. The runtime reads the variable once, when the first socket is created, so this runs first in Main.
+// Where .NET's own socket completions run: accepts, and every read where ReadinessLoop is off (no epoll, or
+// TUKI_POOL_EPOLL=0). .NET's default hands each epoll event to the thread pool (one hop per socket operation); with
+// DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 its epoll threads (one per core) run them, which together with the
+// inline pipes (PipeSettings) keeps the forwarding path hop-free. The runtime reads the variable once, when the
+// first socket is created, so this runs first in Main.
 namespace Tuki.Pool.Pooler.Transport;
 
 public static class IoThreads

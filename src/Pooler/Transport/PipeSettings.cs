@@ -1,7 +1,7 @@
 // The one place pipe and socket scheduling is chosen, by measurement (bench/RESULTS.md, issue 5): on a small machine
 // that PostgreSQL and the clients share, the pooler's cost per transaction is mostly threads being woken and
-// switched, so the forwarding path runs where the bytes arrive instead of hopping threads. These pipes serve the
-// server connections (P.S.U) and TLS; client sockets are ClientSocket.
+// switched, so the forwarding path runs where the bytes arrive instead of hopping threads. These pipes serve TLS and
+// the short-lived cancel connections (P.S.U); client and server sockets are SocketPipe.
 using System.IO.Pipelines;
 using Pipelines.Sockets.Unofficial;
 
@@ -18,12 +18,11 @@ public static class PipeSettings
     // Segments of 8 KiB match PostgreSQL's own send buffer, so one server read usually fills one segment.
     private const int MinimumSegmentSize = 8192;
 
-    // Inline schedulers: the code awaiting a pipe continues on the thread that filled or drained it, so a server's
-    // reply goes socket → receive loop → pump → client socket on one thread with no thread-pool hop (the thread-pool
-    // scheduler cost ~8 hand-offs per transaction and 2-3× PgBouncer's CPU). Client sockets have no pipes at all
-    // (ClientSocket). The price is Kestrel's "unsafe inline" rule: nothing on these paths may block, and nothing
-    // may complete a pipe operation while holding a lock the continuation could need. See README.md, "Threads and
-    // sockets".
+    // Inline schedulers: the code awaiting a pipe continues on the thread that filled or drained it, so a decrypted
+    // TLS record goes on with no thread-pool hop (the thread-pool scheduler cost ~8 hand-offs per transaction and
+    // 2-3× PgBouncer's CPU). Plain sockets have no pipes at all (SocketPipe). The price is Kestrel's "unsafe inline"
+    // rule: nothing on these paths may block, and nothing may complete a pipe operation while holding a lock the
+    // continuation could need. See README.md, "Threads and sockets".
     public static readonly PipeOptions Options = new(
         pool: null,
         readerScheduler: PipeScheduler.Inline,
@@ -37,7 +36,7 @@ public static class PipeSettings
     // every completion to the pipe's scheduler: one more hop per socket operation).
     private const SocketConnectionOptions Inline = SocketConnectionOptions.InlineReads | SocketConnectionOptions.InlineWrites;
 
-    // Server connections (few and busy) read straight into a buffer, with no zero-length reads: those cost two extra
-    // syscalls per read and only pay off for idle sockets. Client sockets do not use P.S.U at all (ClientSocket).
-    public const SocketConnectionOptions ServerSocketOptions = Inline;
+    // Cancel connections read straight into a buffer, with no zero-length reads (two extra syscalls per read that only
+    // pay off for idle sockets). Client and server sockets do not use P.S.U (SocketPipe).
+    public const SocketConnectionOptions ShortLivedSocketOptions = Inline;
 }

@@ -1,27 +1,26 @@
-// A client connection as a duplex pipe, built for thousands of mostly idle clients. P.S.U's SocketConnection (kept
-// for the few, busy server connections) costs two Pipes, two receive/send loops and their event args per socket,
-// ~2.9 KB per idle client and four pipe hand-offs per message; here the session's reads and writes go straight to
-// the socket (SocketReader, SocketWriter, readiness from ReadinessLoop): no hand-off, and per idle client only the
-// session's own objects, the socket and its reader and writer.
+// A socket as a duplex pipe, for clients (thousands, mostly idle) and servers alike. P.S.U's SocketConnection costs
+// two Pipes, two receive/send loops and their event args per socket and four pipe hand-offs per message; here the
+// session's reads and writes go straight to the socket (SocketReader, SocketWriter), readiness comes from the epoll
+// loops (ReadinessLoop), and an idle socket holds no buffer.
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Tuki.Pool.Pooler.Transport;
 
-public sealed class ClientSocket : IDuplexPipe, IDisposable
+public sealed class SocketPipe : IDuplexPipe, IDisposable
 {
     private readonly SocketReader _reader;
     private readonly SocketWriter _writer;
     private int _disposed;
 
-    public ClientSocket(Socket socket) : this(socket, useReadinessLoop: true)
+    public SocketPipe(Socket socket) : this(socket, useReadinessLoop: true)
     {
     }
 
     /// <summary><paramref name="useReadinessLoop"/> false: readiness from zero-byte receives even where epoll is
     /// available (tests run both ways).</summary>
-    internal ClientSocket(Socket socket, bool useReadinessLoop)
+    internal SocketPipe(Socket socket, bool useReadinessLoop)
     {
         Socket = socket;
         // Synchronous Send/Receive then return WouldBlock at once instead of waiting; the waits are asynchronous
@@ -35,9 +34,9 @@ public sealed class ClientSocket : IDuplexPipe, IDisposable
 
     /// <summary>Connects <paramref name="socket"/> without any .NET async operation: a non-blocking connect, then
     /// the loop's writable event (only used with <see cref="ReadinessLoop.Enabled"/>).</summary>
-    internal static async Task<ClientSocket> ConnectAsync(Socket socket, EndPoint endPoint, CancellationToken cancellationToken)
+    internal static async Task<SocketPipe> ConnectAsync(Socket socket, EndPoint endPoint, CancellationToken cancellationToken)
     {
-        var connection = new ClientSocket(socket); // non-blocking and registered from here on
+        var connection = new SocketPipe(socket); // non-blocking and registered from here on
         try
         {
             try

@@ -1,4 +1,4 @@
-// ClientSocket over a real loopback TCP pair (no PostgreSQL): the PipeReader/PipeWriter contract the session relies
+// SocketPipe over a real loopback TCP pair (no PostgreSQL): the PipeReader/PipeWriter contract the session relies
 // on, and that an idle connection holds no buffer. Run twice: readiness from the epoll loop (Linux) and from zero-byte
 // receives (elsewhere, or TUKI_POOL_EPOLL=0).
 using System.Buffers;
@@ -9,7 +9,7 @@ using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Tests.Transport;
 
-public sealed class EpollClientSocketTests : ClientSocketTests
+public sealed class EpollSocketPipeTests : SocketPipeTests
 {
     protected override bool UseReadinessLoop => true;
 
@@ -22,17 +22,47 @@ public sealed class EpollClientSocketTests : ClientSocketTests
     }
 }
 
-public sealed class ZeroByteReceiveClientSocketTests : ClientSocketTests
+public sealed class SocketPipeConnectTests
+{
+    [Fact]
+    public async Task ConnectAsync_ThroughTheLoop_ConnectsAndCarriesBytes()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var accept = listener.AcceptAsync();
+        using var client = await Connection.ConnectAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, CancellationToken.None)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        using var peer = await accept;
+        await peer.SendAsync("hi"u8.ToArray());
+        var result = await client.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("hi"u8.ToArray(), result.Buffer.ToArray());
+        Assert.Equal(ReadinessLoop.Enabled, client.ReadinessRegistered);
+    }
+
+    [Fact]
+    public async Task ConnectAsync_NobodyListens_FailsWithTheSocketError()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)probe.LocalEndPoint!).Port; // bound, not listening: the connect is refused
+        var error = await Assert.ThrowsAsync<SocketException>(() =>
+            Connection.ConnectAsync("127.0.0.1", port, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(SocketError.ConnectionRefused, error.SocketErrorCode);
+    }
+}
+
+public sealed class ZeroByteReceiveSocketPipeTests : SocketPipeTests
 {
     protected override bool UseReadinessLoop => false;
 }
 
-public abstract class ClientSocketTests : IAsyncLifetime
+public abstract class SocketPipeTests : IAsyncLifetime
 {
     protected abstract bool UseReadinessLoop { get; }
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
     private Socket _peer = null!;
-    protected ClientSocket _client = null!;
+    protected SocketPipe _client = null!;
 
     public async Task InitializeAsync()
     {
@@ -42,7 +72,7 @@ public abstract class ClientSocketTests : IAsyncLifetime
         _peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         var accept = listener.AcceptAsync();
         await _peer.ConnectAsync(listener.LocalEndPoint!);
-        _client = new ClientSocket(await accept, UseReadinessLoop);
+        _client = new SocketPipe(await accept, UseReadinessLoop);
     }
 
     public Task DisposeAsync()
@@ -75,6 +105,22 @@ public abstract class ClientSocketTests : IAsyncLifetime
         await Task.Delay(50); // in the kernel's buffer before anyone waits
         var result = await _client.Input.ReadAsync().AsTask().WaitAsync(Limit);
         Assert.Equal("early"u8.ToArray(), result.Buffer.ToArray());
+    }
+
+    [Fact]
+    public async Task TryRead_BytesThatArrivedWhileNoReadWaited_AreSeen()
+    {
+        // The pool's usability check of an idle server: a FATAL it sent meanwhile must be noticed without a read.
+        Assert.False(_client.Input.TryRead(out _));
+        await _peer.SendAsync("E"u8.ToArray());
+        var deadline = DateTime.UtcNow + Limit;
+        ReadResult result;
+        while (!_client.Input.TryRead(out result))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "never seen");
+            await Task.Delay(5);
+        }
+        Assert.Equal("E"u8.ToArray(), result.Buffer.ToArray());
     }
 
     [Fact]
