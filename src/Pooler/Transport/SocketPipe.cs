@@ -39,6 +39,12 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
         var connection = new SocketPipe(socket); // non-blocking and registered from here on
         try
         {
+            if (!connection.ReadinessRegistered)
+            {
+                // The kernel refused the registration (no event would come): .NET's own wait, as without a loop.
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                return connection;
+            }
             try
             {
                 socket.Connect(endPoint);
@@ -46,17 +52,20 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
                 await connection._reader.WaitWritableAsync(cancellationToken).ConfigureAwait(false);
-                var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-                if (error != SocketError.Success)
-                    throw new SocketException((int)error);
             }
-            return connection;
+            return CheckConnected(socket, connection);
         }
         catch
         {
             connection.Dispose();
             throw;
         }
+    }
+
+    private static SocketPipe CheckConnected(Socket socket, SocketPipe connection)
+    {
+        var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        return error == SocketError.Success ? connection : throw new SocketException((int)error);
     }
 
     public PipeReader Input => _reader;

@@ -11,10 +11,12 @@ using System.Threading.Tasks.Sources;
 
 namespace Tuki.Pool.Pooler.Transport;
 
+// Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
 internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
-    private readonly Socket _socket;
     private const int MinimumBufferSize = 4096;
+
+    private readonly Socket _socket;
 
     private ManualResetValueTaskSourceCore<ReadResult> _source; // RunContinuationsAsynchronously stays false: inline
     private readonly ReadinessLoop? _loop;                      // epoll: arrivals call OnReadable, no wait to start
