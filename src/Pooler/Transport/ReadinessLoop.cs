@@ -152,10 +152,19 @@ internal sealed class ReadinessLoop
                 var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
                 if (target is null || target.ReadinessToken != token)
                     continue;
-                if ((flags & Epoll.Out) != 0)
-                    target.OnWritable(); // a connect in progress; nothing waits otherwise
-                if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
-                    target.OnReadable(hangUp: (flags & Epoll.HangUp) != 0); // the session's read completes: it runs here
+                try
+                {
+                    if ((flags & Epoll.Out) != 0)
+                        target.OnWritable(); // a connect in progress; nothing waits otherwise
+                    if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
+                        target.OnReadable(hangUp: (flags & Epoll.HangUp) != 0); // the session's read completes: it runs here
+                }
+                catch (Exception ex)
+                {
+                    // Sessions are async methods that keep their own exceptions, so this is a bug; the loop must
+                    // outlive it, or every other socket on it would stop being served.
+                    Console.Error.WriteLine($"pooler: readiness loop callback failed: {ex}");
+                }
             }
         }
     }
