@@ -27,7 +27,8 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
         // (epoll or a zero-byte receive for readiness, SendAsync when the kernel's buffer is full).
         socket.Blocking = false;
         _reader = new SocketReader(socket, useReadinessLoop);
-        _writer = new SocketWriter(socket);
+        _writer = new SocketWriter(socket, onLoop: _reader.OnLoop);
+        _reader.Writer = _writer;
     }
 
     public Socket Socket { get; }
@@ -87,5 +88,6 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
             return;
         Socket.Dispose();
         _reader.OnSocketClosed();
+        _writer.OnSocketClosed();
     }
 }

@@ -220,11 +220,19 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         Volatile.Write(ref _writable, null);
     }
 
-    /// <summary>The loop saw the socket writable (or failed). Only a connect waits for that.</summary>
+    /// <summary>The loop saw the socket writable (or failed): a connect or a send waiting for room goes on. No lock
+    /// on the way: every event reports writability.</summary>
     internal void OnWritable()
     {
-        Volatile.Read(ref _writable)?.TrySetResult(); // no lock: this runs on every event (EPOLLOUT is level-reported)
+        Volatile.Read(ref _writable)?.TrySetResult();
+        Writer?.OnWritable();
     }
+
+    /// <summary>The same socket's writer, woken by the loop's writable events.</summary>
+    internal SocketWriter? Writer { get; set; }
+
+    /// <summary>True when a readiness loop serves this socket (the writer then waits on it too).</summary>
+    internal bool OnLoop => _loop is not null;
 
     /// <summary>The socket was closed locally: a pending read fails at once (a closed socket leaves the epoll set
     /// without an event).</summary>

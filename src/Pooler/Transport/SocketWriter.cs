@@ -11,7 +11,7 @@ using System.Threading.Tasks.Sources;
 namespace Tuki.Pool.Pooler.Transport;
 
 // Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
-internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
 {
     private const int MinimumBufferSize = 4096;
 
@@ -21,7 +21,8 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
     private const int ResumeThreshold = 512 * 1024;
 
     private ManualResetValueTaskSourceCore<FlushResult> _source;
-    private SendArgs? _sendArgs;
+    private SendArgs? _sendArgs;       // without a readiness loop: the asynchronous send
+    private bool _awaitingWritable;    // with one (onLoop): bytes wait for the loop's writable event instead
 
     // Ownership: _buffer/_written belong to the writing thread (GetSpan/Advance take no lock). Under the lock,
     // FlushAsync and Complete hand them to the socket: sent at once, or moved to _sending (an asynchronous send in
@@ -242,8 +243,17 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
         return offset;
     }
 
+    /// <summary>The rest of _sending goes once the kernel has room. Caller holds the lock, right after a send that
+    /// found the buffer full: with the loop, that send armed the writable edge, and OnWritable takes this lock too,
+    /// so the event cannot slip in between.</summary>
     private void StartSend()
     {
+        if (onLoop)
+        {
+            // No .NET async operation: a socket that ran one stays in .NET's epoll set and wakes its threads.
+            _awaitingWritable = true;
+            return;
+        }
         var args = _sendArgs ??= new SendArgs(this);
         args.SetBuffer(_sending, _sendOffset, _sendEnd - _sendOffset);
         bool pending;
@@ -260,20 +270,44 @@ internal sealed class SocketWriter(Socket socket) : PipeWriter, IValueTaskSource
             ThreadPool.UnsafeQueueUserWorkItem(static w => w.OnSendDone(), this, preferLocal: true); // not under the lock
     }
 
+    /// <summary>The socket was closed locally. With the loop a send waiting for room would never hear of it (a closed
+    /// socket leaves the epoll set without an event): it ends now, and a flush waiting on it fails.</summary>
+    internal void OnSocketClosed()
+    {
+        lock (this)
+            _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
+        if (Volatile.Read(ref _awaitingWritable))
+            OnSendDone();
+    }
+
+    /// <summary>The readiness loop saw the socket writable (every event reports it): sends what waits, if anything.</summary>
+    internal void OnWritable()
+    {
+        if (Volatile.Read(ref _awaitingWritable))
+            OnSendDone();
+    }
+
     private void OnSendDone()
     {
-        var args = _sendArgs!;
         bool finished = false, shutdown = false;
         Exception? failure = null;
         CancellationTokenRegistration registration = default;
         lock (this)
         {
-            if (args.SocketError != SocketError.Success)
-                _error ??= ConnectionErrors.Closed(args.SocketError);
+            if (onLoop)
+            {
+                if (!_awaitingWritable)
+                    return;
+                _awaitingWritable = false;
+                if (_error is null)
+                    _sendOffset = Send(_sending!, _sendOffset, _sendEnd); // non-blocking; counts BytesSent
+            }
+            else if (_sendArgs!.SocketError != SocketError.Success)
+                _error ??= ConnectionErrors.Closed(_sendArgs.SocketError);
             else
             {
-                _sendOffset += args.BytesTransferred;
-                BytesSent += args.BytesTransferred;
+                _sendOffset += _sendArgs.BytesTransferred;
+                BytesSent += _sendArgs.BytesTransferred;
             }
             if (_error is null && _sendOffset < _sendEnd)
             {

@@ -308,6 +308,24 @@ public abstract class SocketPipeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Flush_WaitingForRoom_LocalDisposeFailsIt()
+    {
+        var chunk = new byte[256 * 1024];
+        Task<FlushResult>? waiting = null;
+        for (var i = 0; i < 1000 && waiting is null; i++)
+        {
+            _client.Output.Write(chunk);
+            var flush = _client.Output.FlushAsync();
+            if (!flush.IsCompleted)
+                waiting = flush.AsTask();
+        }
+        Assert.NotNull(waiting);
+        _client.Dispose();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => waiting!.WaitAsync(Limit));
+        Assert.True(ConnectionErrors.IsDisconnect(error), error.ToString());
+    }
+
+    [Fact]
     public async Task Flush_WaitingWithAToken_TokenCancelledEndsTheWait()
     {
         // Through TLS the session's CancelPendingFlush reaches the socket writer as a cancelled token.
