@@ -1,8 +1,9 @@
-// The send side of a client socket as a PipeWriter, without a Pipe or a send loop: messages are written into one
-// pooled array and FlushAsync sends it with a non-blocking Send on the flushing thread. Only when the kernel's send
-// buffer is full (a client that stops reading) does the flush wait for an asynchronous send, which is the
-// backpressure: the writer (the pump) waits, and PostgreSQL's replies stay in PostgreSQL. An idle client holds no
-// array. Writers never overlap (the session has one writer at a time); CancelPendingFlush may come from any thread.
+// The send side of a socket as a PipeWriter, without a Pipe or a send loop: messages are written into one pooled
+// array and FlushAsync sends it with a non-blocking Send on the flushing thread. Only when the kernel's send buffer
+// is full (a peer that stops reading) does the rest wait: for the readiness loop's writable event (then a non-blocking
+// resend), or without a loop for an asynchronous send. That is the backpressure: the writer (the pump) waits past
+// 1 MiB of backlog, and PostgreSQL's replies stay in PostgreSQL. An idle socket holds no array. Writers never overlap
+// (the session has one writer at a time); CancelPendingFlush may come from any thread.
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
