@@ -157,7 +157,7 @@ internal sealed class ReadinessLoop
                     if ((flags & Epoll.Out) != 0)
                         target.OnWritable(); // a connect in progress; nothing waits otherwise
                     if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
-                        target.OnReadable(hangUp: (flags & Epoll.HangUp) != 0); // the session's read completes: it runs here
+                        target.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
                 }
                 catch (Exception ex)
                 {
@@ -198,6 +198,9 @@ internal sealed class ReadinessLoop
         public const uint In = 0x001, Out = 0x004;
         private const uint Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
         public const uint HangUp = Err | Hup | RdHup;
+        // The peer's FIN brings RDHUP, a reset ERR. A bare HUP is not evidence: a socket not connected yet polls as
+        // OUT|HUP, and a server socket is registered before its connect.
+        public const uint PeerGone = Err | RdHup;
 
         public static readonly int EventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
         private static readonly int DataOffset = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 4 : 8;

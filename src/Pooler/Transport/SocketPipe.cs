@@ -81,6 +81,8 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
 
     internal bool ReadinessRegistered => _reader.ReadinessRegistered;
 
+    internal bool HangUpSeen => _reader.HangUpSeen;
+
     /// <summary>Closes the socket: a pending read or flush ends with an IOException.</summary>
     public void Dispose()
     {

@@ -231,6 +231,12 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>The same socket's writer, woken by the loop's writable events.</summary>
     internal SocketWriter? Writer { get; set; }
 
+    /// <summary>The loop reported the peer gone (tests: a fresh connection must not look so).</summary>
+    internal bool HangUpSeen
+    {
+        get { lock (this) return _hangUp; }
+    }
+
     /// <summary>True when a readiness loop serves this socket (the writer then waits on it too).</summary>
     internal bool OnLoop => _loop is not null;
 
@@ -343,7 +349,10 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
                 if (fresh)
                     ArrayPool<byte>.Shared.Return(array);
                 if (error == SocketError.WouldBlock)
+                {
+                    _mayHaveData = false; // drained (a read that exactly filled its array left it set)
                     return;
+                }
                 if (error != SocketError.Success)
                     _error ??= ConnectionErrors.Closed(error);
                 else

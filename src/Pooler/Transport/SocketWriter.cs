@@ -277,14 +277,17 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
     {
         lock (this)
             _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
-        if (Volatile.Read(ref _awaitingWritable))
+        if (onLoop)
             OnSendDone();
     }
 
-    /// <summary>The readiness loop saw the socket writable (every event reports it): sends what waits, if anything.</summary>
+    /// <summary>The readiness loop saw the socket writable (every event reports it): sends what waits, if anything.
+    /// One uncontended lock per event.</summary>
     internal void OnWritable()
     {
-        if (Volatile.Read(ref _awaitingWritable))
+        // Under the lock (in OnSendDone), never from a lock-free look at the flag: the edge may come while the
+        // flushing thread still holds the lock between its EAGAIN and setting the flag, and it comes only once.
+        if (onLoop)
             OnSendDone();
     }
 

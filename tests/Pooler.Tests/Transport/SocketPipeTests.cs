@@ -41,6 +41,25 @@ public sealed class SocketPipeConnectTests
     }
 
     [Fact]
+    public async Task ConnectAsync_FreshConnections_DoNotLookHungUp()
+    {
+        // A socket registered before its connect polls as OUT|HUP: that must not read as the peer's FIN (it would make
+        // every later read of the connection go on to EAGAIN, an extra recv per server reply).
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(64);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        for (var i = 0; i < 50; i++)
+        {
+            var accept = listener.AcceptAsync();
+            using var client = await Connection.ConnectAsync("127.0.0.1", port, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            using var peer = await accept;
+            await Task.Delay(2); // the loop's first events are in
+            Assert.False(client.HangUpSeen, $"connection {i}");
+        }
+    }
+
+    [Fact]
     public async Task ConnectAsync_NobodyListens_FailsWithTheSocketError()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
