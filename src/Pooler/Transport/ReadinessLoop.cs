@@ -28,7 +28,7 @@ internal sealed class ReadinessLoop
     private readonly Lock _lock = new();
     private SocketReader?[] _targets = new SocketReader?[256];  // by slot; read without the lock by the loop
     private int[] _free = new int[256];                          // free slots (a stack)
-    private int _freeCount, _nextSlot, _registered;
+    private int _freeCount, _nextSlot;
     private uint _generation;
 
     private ReadinessLoop(int epoll)
@@ -39,9 +39,6 @@ internal sealed class ReadinessLoop
 
     /// <summary>True when client sockets are served by epoll loops (Linux x64/arm64, not turned off).</summary>
     public static bool Enabled => s_loops.Length > 0;
-
-    /// <summary>Sockets registered now, over all loops (tests: closing a client must give its slot back).</summary>
-    internal static int Registered => s_loops.Sum(l => Volatile.Read(ref l._registered));
 
     /// <summary>Registers <paramref name="socket"/> (edge-triggered) on one of the loops; false when there is none
     /// or the kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
@@ -79,7 +76,6 @@ internal sealed class ReadinessLoop
             token = (ulong)++_generation << 32 | (uint)slot;
             target.ReadinessToken = token; // before the slot is visible: the loop compares tokens
             Volatile.Write(ref _targets[slot], target);
-            _registered++;
         }
 
         var handle = socket.SafeHandle;
@@ -117,7 +113,6 @@ internal sealed class ReadinessLoop
                 return;
             Volatile.Write(ref _targets[slot], null);
             _free[_freeCount++] = slot;
-            _registered--;
         }
     }
 

@@ -196,15 +196,10 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             OnWaitDone(wait.SocketError);
     }
 
-    private void OnWaitDone(SocketError error) => OnReady(error, waited: true);
+    private void OnWaitDone(SocketError error) => OnReady(error, waited: true, hangUp: false);
 
     /// <summary>The readiness loop saw bytes (or a hang-up) arrive. Runs on the loop's thread.</summary>
-    internal void OnReadable(bool hangUp)
-    {
-        if (hangUp)
-            lock (this) _hangUp = true;
-        OnReady(SocketError.Success, waited: false);
-    }
+    internal void OnReadable(bool hangUp) => OnReady(SocketError.Success, waited: false, hangUp);
 
     private TaskCompletionSource? _writable; // a non-blocking connect waiting for the loop's writable event
 
@@ -259,7 +254,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         _source.SetException(failure);
     }
 
-    private void OnReady(SocketError error, bool waited)
+    private void OnReady(SocketError error, bool waited, bool hangUp)
     {
         var rewait = false;
         var complete = false;
@@ -270,6 +265,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         {
             if (waited)
                 _waiting = false;
+            _hangUp |= hangUp;
             if (error != SocketError.Success)
                 _error ??= ConnectionErrors.Closed(error);
             else
