@@ -281,7 +281,7 @@ hold_idle() { # target count
     --parallel 50 --until-file "$work/release" --max-seconds 300 >"$work/hold-$target-$count.log" 2>&1 &
   tool_pid=$!
   for _ in $(seq 1 2400); do grep -q '^READY' "$work/hold-$target-$count.log" && break; kill -0 "$tool_pid" 2>/dev/null || break; sleep 0.1; done
-  sleep 3 # let both poolers settle (PgBouncer frees nothing, .NET may finish a GC)
+  sleep 5 # let both poolers settle: PgBouncer frees nothing; Tuki.Pool trims after two quiet seconds (IdleMemoryTrim)
   line=$(grep '^READY' "$work/hold-$target-$count.log" || echo "READY opened=0 ms=0")
   local opened ms
   opened=$(sed -n 's/.* opened=\([0-9]*\).*/\1/p' <<<"$line"); ms=$(sed -n 's/.* ms=\([0-9]*\).*/\1/p' <<<"$line")

@@ -99,10 +99,12 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
     }
 
     /// <summary>Once a second: queries past pool.timeouts.query are cancelled, clients idle inside a transaction past
-    /// pool.timeouts.idle_transaction are cut, login-rate buckets of quiet addresses are forgotten.</summary>
+    /// pool.timeouts.idle_transaction are cut, login-rate buckets of quiet addresses are forgotten, and a burst's
+    /// memory is given back once the pooler is quiet (IdleMemoryTrim).</summary>
     private async Task SweepClientsAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        var trim = IdleMemoryTrim.Enabled ? new IdleMemoryTrim() : null;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
@@ -111,6 +113,8 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
                 foreach (var session in _listener.Sessions)
                     session.CheckTimeouts(now);
                 Clients.Logins.Sweep();
+                if (trim?.Tick() == true)
+                    _logger.LogDebug("Quiet after a burst: memory trimmed, GC heap now {Bytes} bytes", GC.GetTotalMemory(false));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

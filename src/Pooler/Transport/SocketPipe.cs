@@ -23,10 +23,12 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
     internal SocketPipe(Socket socket, bool useReadinessLoop)
     {
         Socket = socket;
-        // Synchronous Send/Receive then return WouldBlock at once instead of waiting; the waits are asynchronous
-        // (epoll or a zero-byte receive for readiness, SendAsync when the kernel's buffer is full).
-        socket.Blocking = false;
+        // Non-blocking: Send/Receive return WouldBlock at once instead of waiting, and the waits are asynchronous
+        // (the loop's events; without a loop, a zero-byte receive and SendAsync). On the loop the reader sets
+        // O_NONBLOCK itself and reads and writes go through SocketCalls, so .NET keeps no async state per socket.
         _reader = new SocketReader(socket, useReadinessLoop);
+        if (!_reader.OnLoop)
+            socket.Blocking = false;
         _writer = new SocketWriter(socket, onLoop: _reader.OnLoop);
         _reader.Writer = _writer;
     }
@@ -37,7 +39,8 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
     /// the loop's writable event (only used with <see cref="ReadinessLoop.Enabled"/>).</summary>
     internal static async Task<SocketPipe> ConnectAsync(Socket socket, EndPoint endPoint, CancellationToken cancellationToken)
     {
-        var connection = new SocketPipe(socket); // non-blocking and registered from here on
+        socket.Blocking = false; // .NET's Connect then returns at once (a server socket: its async state is no matter)
+        var connection = new SocketPipe(socket); // registered from here on
         try
         {
             if (!connection.ReadinessRegistered)

@@ -45,7 +45,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     public SocketReader(Socket socket, bool useReadinessLoop = true)
     {
         _socket = socket;
-        if (useReadinessLoop && ReadinessLoop.TryRegister(socket, this, out var loop, out _))
+        // Non-blocking before the loop may report anything; SocketPipe marks the rest through .NET.
+        if (useReadinessLoop && ReadinessLoop.Enabled && SocketCalls.TrySetNonBlocking(socket.SafeHandle) &&
+            ReadinessLoop.TryRegister(socket, this, out var loop, out _))
             _loop = loop;
     }
 
@@ -334,7 +336,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             SocketError error;
             try
             {
-                received = _socket.Receive(array, offset, free, SocketFlags.None, out error);
+                received = _loop is not null
+                    ? SocketCalls.Receive(_socket.SafeHandle, array, offset, free, out error)
+                    : _socket.Receive(array, offset, free, SocketFlags.None, out error);
             }
             catch (ObjectDisposedException)
             {

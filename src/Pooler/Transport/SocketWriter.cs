@@ -225,7 +225,9 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
             SocketError error;
             try
             {
-                sent = socket.Send(array, offset, end - offset, SocketFlags.None, out error);
+                sent = onLoop
+                    ? SocketCalls.Send(socket.SafeHandle, array, offset, end - offset, out error)
+                    : socket.Send(array, offset, end - offset, SocketFlags.None, out error);
             }
             catch (ObjectDisposedException)
             {

@@ -20,6 +20,28 @@ public sealed class EpollSocketPipeTests : SocketPipeTests
         _client.Dispose();
         Assert.False(_client.ReadinessRegistered);
     }
+
+    [Fact]
+    public async Task OnTheLoop_DotNetKeepsNoAsyncStateForTheSocket()
+    {
+        if (!ReadinessLoop.Enabled)
+            return; // not Linux, or TUKI_POOL_EPOLL=0: .NET's own non-blocking mode is used (the other class)
+        // SocketCalls reads and writes: .NET was never told the socket is non-blocking, so it built no
+        // SocketAsyncContext (≈220 bytes per idle client), and a read with nothing to read still returns at once.
+        var read = _client.Input.ReadAsync();
+        Assert.False(read.IsCompleted);
+        await _peer.SendAsync("ping"u8.ToArray());
+        var result = await read.AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        _client.Input.AdvanceTo(result.Buffer.End);
+        await _client.Output.WriteAsync("pong"u8.ToArray());
+        var echo = new byte[4];
+        Assert.Equal(4, await _peer.ReceiveAsync(echo));
+
+        Assert.True(_client.Socket.Blocking);
+        var context = typeof(SafeSocketHandle).GetField("_asyncContext", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+        Assert.NotNull(context); // the runtime's field; if it is renamed, this test needs the new name
+        Assert.Null(context.GetValue(_client.Socket.SafeHandle));
+    }
 }
 
 public sealed class SocketPipeConnectTests
@@ -80,7 +102,7 @@ public abstract class SocketPipeTests : IAsyncLifetime
 {
     protected abstract bool UseReadinessLoop { get; }
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
-    private Socket _peer = null!;
+    protected Socket _peer = null!;
     protected SocketPipe _client = null!;
 
     public async Task InitializeAsync()

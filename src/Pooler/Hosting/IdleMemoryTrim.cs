@@ -1,0 +1,70 @@
+// Gives a burst's memory back once the pooler goes quiet. After a login storm or a load spike the GC heap holds the
+// burst's garbage, and the room it grew into, until the next collection; with nothing allocating (thousands of idle
+// clients) that collection never comes. Measured: 10,000 clients that logged in and went idle kept ≈1 KB each of dead
+// login objects resident, plus native memory their finalizers had not freed yet. So, after at least BurstBytes of
+// allocation, the second quiet second in a row runs one compacting full collection that decommits what it frees,
+// waits for the finalizers, and asks glibc to return freed pages (malloc_trim). Under load no second is quiet and the
+// GC runs as it always does; at a trickle (under ≈400 transactions a second) it costs one full collection, a few
+// milliseconds with 10,000 clients, per BurstBytes allocated (every 16 s at the most). TUKI_POOL_IDLE_TRIM=0 turns it off.
+using System.Runtime.InteropServices;
+
+namespace Tuki.Pool.Pooler.Hosting;
+
+internal sealed class IdleMemoryTrim
+{
+    internal const long BurstBytes = 4 << 20;   // allocated since the last trim: less is not worth a full collection
+    internal const long QuietBytes = 256 << 10; // allocated within a tick (a second) that counts as quiet
+
+    /// <summary>Off with TUKI_POOL_IDLE_TRIM=0 (the runtime then creates none).</summary>
+    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("TUKI_POOL_IDLE_TRIM") != "0";
+
+    private readonly Func<long> _allocatedBytes;
+    private readonly Action _trim;
+    private long _lastAllocated;
+    private long _sinceTrim;
+    private int _quietTicks;
+    private static bool s_mallocTrim = OperatingSystem.IsLinux();
+
+    /// <summary>Tests pass their own allocation counter and trim.</summary>
+    public IdleMemoryTrim(Func<long>? allocatedBytes = null, Action? trim = null)
+    {
+        _allocatedBytes = allocatedBytes ?? (static () => GC.GetTotalAllocatedBytes());
+        _trim = trim ?? Trim;
+        _lastAllocated = _allocatedBytes();
+    }
+
+    /// <summary>Called once a second; true when it trimmed.</summary>
+    public bool Tick()
+    {
+        var allocated = _allocatedBytes();
+        var lastTick = allocated - _lastAllocated;
+        _lastAllocated = allocated;
+        _sinceTrim += lastTick;
+        _quietTicks = lastTick < QuietBytes ? _quietTicks + 1 : 0;
+        if (_quietTicks < 2 || _sinceTrim < BurstBytes)
+            return false;
+        (_sinceTrim, _quietTicks) = (0, 0);
+        _trim();
+        _lastAllocated = _allocatedBytes(); // the trim's own allocations are not the next burst
+        return true;
+    }
+
+    private static void Trim()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers(); // native memory held by finalizable garbage is freed now, before the trim
+        if (!s_mallocTrim)
+            return;
+        try
+        {
+            malloc_trim(0);
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            s_mallocTrim = false; // not glibc (musl has no malloc_trim)
+        }
+    }
+
+    [DllImport("libc")]
+    private static extern int malloc_trim(nuint pad);
+}

@@ -1,0 +1,96 @@
+// Non-blocking recv/send straight to libc, for the sockets a ReadinessLoop serves (Linux). .NET's Receive/Send need
+// the socket marked non-blocking through Socket.Blocking, and that creates a SocketAsyncContext with its three lock
+// objects (≈220 bytes) for every socket, which these sockets never use: at 10,000 idle clients that is a tenth of
+// their memory. The SafeHandle parameters keep the descriptor alive across each call, as .NET's own calls do.
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Tuki.Pool.Pooler.Transport;
+
+internal static class SocketCalls
+{
+    /// <summary>Sets O_NONBLOCK on the descriptor without telling .NET (so it creates no async context); only for
+    /// sockets whose reads and writes all go through <see cref="Receive"/> and <see cref="Send"/>.</summary>
+    public static bool TrySetNonBlocking(SafeHandle socket)
+    {
+        try
+        {
+            var flags = fcntl(socket, GetFlags, 0);
+            return flags >= 0 && ((flags & NonBlocking) != 0 || fcntl(socket, SetFlags, flags | NonBlocking) == 0);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>recv(2): bytes read (0 at the peer's FIN), or 0 with <paramref name="error"/> set.</summary>
+    public static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
+    {
+        while (true)
+        {
+            var received = recv(socket, ref array[offset], (nuint)count, 0);
+            if (received >= 0)
+            {
+                error = SocketError.Success;
+                return (int)received;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                error = ToSocketError(errno);
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>send(2) without SIGPIPE: bytes the kernel took, or 0 with <paramref name="error"/> set.</summary>
+    public static int Send(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
+    {
+        while (true)
+        {
+            var sent = send(socket, ref array[offset], (nuint)count, NoSignal);
+            if (sent >= 0)
+            {
+                error = SocketError.Success;
+                return (int)sent;
+            }
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != EINTR)
+            {
+                error = ToSocketError(errno);
+                return 0;
+            }
+        }
+    }
+
+    // Linux errno values (the same on x86-64 and arm64).
+    private static SocketError ToSocketError(int errno) => errno switch
+    {
+        EAGAIN => SocketError.WouldBlock,
+        9 => SocketError.OperationAborted,       // EBADF
+        32 => SocketError.Shutdown,              // EPIPE
+        101 => SocketError.NetworkUnreachable,
+        103 => SocketError.ConnectionAborted,
+        104 => SocketError.ConnectionReset,
+        107 => SocketError.NotConnected,
+        108 => SocketError.Shutdown,             // ESHUTDOWN
+        110 => SocketError.TimedOut,
+        111 => SocketError.ConnectionRefused,
+        113 => SocketError.HostUnreachable,
+        _ => SocketError.SocketError,
+    };
+
+    private const int EINTR = 4, EAGAIN = 11;
+    private const int GetFlags = 3, SetFlags = 4, NonBlocking = 0x800; // F_GETFL, F_SETFL, O_NONBLOCK
+    private const int NoSignal = 0x4000;                               // MSG_NOSIGNAL
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint recv(SafeHandle socket, ref byte buffer, nuint length, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint send(SafeHandle socket, ref byte buffer, nuint length, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fcntl(SafeHandle socket, int command, int argument);
+}
