@@ -46,7 +46,23 @@ public sealed partial class ClientSession
                     if (Volatile.Read(ref _serverLost))
                         return ClientExit.ServerLost;
                     if (step == ForwardStep.NeedServer)
-                        await AcquireServerAsync().ConfigureAwait(false);
+                    {
+                        // Here rather than in an async method of its own: this loop's state machine holds the
+                        // awaits, so waiting for a server allocates nothing. The previous binding's pump may still
+                        // be flushing its last ReadyForQuery to the client.
+                        await TakePump().ConfigureAwait(false);
+                        var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
+                        IPooledConnection rented;
+                        try
+                        {
+                            rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
+                        }
+                        catch (Exception ex) when (RentError(ex) is { } error)
+                        {
+                            throw new PgErrorException(error);
+                        }
+                        BindServer((ServerConnection)rented, waitStarted);
+                    }
                     else if (step == ForwardStep.AnswerLocally)
                         await AnswerLocallyAsync().ConfigureAwait(false);
                     else
@@ -249,27 +265,16 @@ public sealed partial class ClientSession
             destination.Write(segment.Span);
     }
 
-    /// <summary>Binds a server for the next transaction: waits for the previous binding's pump to finish
-    /// (it may still be flushing the last ReadyForQuery), rents, syncs session settings, starts the pump.</summary>
-    private async Task AcquireServerAsync()
+    private static PgError? RentError(Exception ex) => ex switch
     {
-        await _pump.ConfigureAwait(false);
-        var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
-        IPooledConnection rented;
-        try
-        {
-            rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
-        }
-        catch (PoolWaitTimeoutException ex)
-        {
-            throw new PgErrorException(PgErrors.QueryWaitTimeout(ex.Key.Database, ex.Key.User, ex.Waited, ex.Size));
-        }
-        catch (ServerLoginException ex)
-        {
-            throw new PgErrorException(ex.Error);
-        }
+        PoolWaitTimeoutException timeout => PgErrors.QueryWaitTimeout(timeout.Key.Database, timeout.Key.User, timeout.Waited, timeout.Size),
+        ServerLoginException login => login.Error,
+        _ => null,
+    };
 
-        var server = (ServerConnection)rented;
+    /// <summary>The server rented for the next transaction: syncs session settings, starts the pump.</summary>
+    private void BindServer(ServerConnection server, long waitStarted)
+    {
         OnServerBound(waitStarted);
         lock (_sync)
         {
@@ -297,5 +302,14 @@ public sealed partial class ClientSession
             }
         }
         _pump = PumpServerAsync(server);
+    }
+
+    /// <summary>The last binding's pump, to be awaited once (its state machine is pooled: a second await would see
+    /// another binding's).</summary>
+    private ValueTask TakePump()
+    {
+        var pump = _pump;
+        _pump = default;
+        return pump;
     }
 }

@@ -23,13 +23,13 @@ public sealed partial class ClientSession
     private async Task ReleaseOnExitAsync(ClientExit exit)
     {
         ServerConnection? server;
-        Task pump;
+        ValueTask binding;
         lock (_sync)
         {
             _exitSignal = new SemaphoreSlim(0);
             _clientGone = true;
             server = _serverLost ? null : _server;
-            pump = _pump;
+            binding = TakePump();
             if (server is not null && _clientStreamRemaining > 0)
             {
                 // Half a message went to the server: its protocol state cannot be repaired, only closed.
@@ -58,6 +58,7 @@ public sealed partial class ClientSession
         }
         // A pump blocked on a client that stopped reading must not hold the server hostage.
         _output.CancelPendingFlush();
+        var pump = binding.AsTask(); // awaited more than once below
 
         if (server is not null)
             await DrainAndRollbackAsync(server, pump).ConfigureAwait(false);

@@ -18,7 +18,10 @@ public sealed partial class ClientSession
 
     private enum PumpStep { NeedMoreData, Release }
 
-    private async Task PumpServerAsync(ServerConnection server)
+    // One per binding: its state machine comes from a pool (returned when the next binding awaits it, TakePump)
+    // instead of being allocated for every transaction.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask PumpServerAsync(ServerConnection server)
     {
         var input = server.Input;
         byte[]? scratch = null;

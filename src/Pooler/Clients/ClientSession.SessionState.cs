@@ -200,7 +200,7 @@ public sealed partial class ClientSession
     /// <summary>Client loop, no server bound: sends the reply <see cref="TryAnswerLocally"/> prepared.</summary>
     private async Task AnswerLocallyAsync()
     {
-        await _pump.ConfigureAwait(false); // the last binding's pump may still be flushing its ReadyForQuery
+        await TakePump().ConfigureAwait(false); // the last binding's pump may still be flushing its ReadyForQuery
         var tag = _localReply!;
         _localReply = null;
         if (tag == "DISCARD ALL")

@@ -274,9 +274,10 @@ public sealed partial class ClientSession
         }
         // A client's Close that never ran: its name still means the statement, unless a later Parse took the name
         // (after the group's skipped Parses have been taken back out, so a skipped Close+Parse restores the old one).
-        foreach (var close in skippedCloses ?? [])
-            if (!_statements!.TryGet(close.ClientName, out _))
-                _statements.Set(close.ClientName, close.Statement!);
+        if (skippedCloses is not null) // (not `?? []`: that allocates an empty list at every ReadyForQuery)
+            foreach (var close in skippedCloses)
+                if (!_statements!.TryGet(close.ClientName, out _))
+                    _statements.Set(close.ClientName, close.Statement!);
         if (_pendingCloses is { Count: > 0 })
             foreach (var (name, group) in _pendingCloses)
                 if (group < _rfqReceived)

@@ -35,7 +35,7 @@ public sealed partial class ClientSession
     private bool _copyIn;          // the server is in COPY FROM STDIN, waiting for client data
     private bool _clientGone;
     private bool _serverLost;
-    private Task _pump = Task.CompletedTask;
+    private ValueTask _pump;       // the current binding's server pump (TakePump)
 
     public ClientSession(SocketPipe connection, ClientContext context)
     {

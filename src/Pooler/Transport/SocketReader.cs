@@ -360,7 +360,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
                 return;
             }
             if (fresh)
-                Append(new Segment(array));
+                Append(Segment.Rent(array));
             _tail!.Commit(received);
             BytesRead += received;
             _examinedAll = false;
@@ -423,7 +423,11 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         return registration;
     }
 
-    private static void Release(Segment segment) => ArrayPool<byte>.Shared.Return(segment.Array);
+    private static void Release(Segment segment)
+    {
+        ArrayPool<byte>.Shared.Return(segment.Array);
+        segment.Return();
+    }
 
 
     // ---- IValueTaskSource ----
@@ -451,13 +455,38 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 
     private sealed class Segment : ReadOnlySequenceSegment<byte>
     {
-        public Segment(byte[] array)
+        // One spare per thread: a message's segment is taken and given back on the same loop thread, so this saves
+        // an allocation per read, and an idle reader holds no segment.
+        [ThreadStatic] private static Segment? t_spare;
+
+        private Segment(byte[] array)
         {
             Array = array;
             Memory = ReadOnlyMemory<byte>.Empty;
         }
 
-        public byte[] Array { get; }
+        public static Segment Rent(byte[] array)
+        {
+            var spare = t_spare;
+            if (spare is null)
+                return new Segment(array);
+            t_spare = null;
+            spare.Array = array;
+            return spare;
+        }
+
+        /// <summary>After its array went back to the pool; the session no longer holds a sequence over it.</summary>
+        public void Return()
+        {
+            Array = null!;
+            End = 0;
+            Memory = ReadOnlyMemory<byte>.Empty;
+            Next = null;
+            RunningIndex = 0;
+            t_spare = this;
+        }
+
+        public byte[] Array { get; private set; }
 
         public int End { get; private set; }
 
