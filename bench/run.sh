@@ -3,7 +3,7 @@
 #   bench/run.sh                      # full run: 4 rounds x 15 s per scenario and target, ~30 minutes
 #   ROUNDS=1 SECONDS=3 bench/run.sh   # smoke run
 # Environment: ROUNDS (4), SECONDS or DURATION (15, seconds per pgbench run), SCENARIOS (space-separated names,
-# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (5 s), BASE_PORT (26432),
+# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (30 s), BASE_PORT (26432),
 # RESULTS (bench/RESULTS.md; "none" prints the section without writing it), KEEP=1 keeps the work directory.
 # Everything it starts is stopped on exit, whatever the exit path.
 
@@ -15,7 +15,7 @@ repo=$PWD
 
 rounds=${ROUNDS:-4}
 duration=${DURATION:-$seconds_from_env}; ((duration > 0)) || duration=15
-warmup=${WARMUP:-5}
+warmup=${WARMUP:-30}
 idle_counts=${IDLE_COUNTS-"1000 10000"}   # empty: skip
 storm=${STORM:-5000}
 storm_rounds=${STORM_ROUNDS:-3}
@@ -200,6 +200,7 @@ run_pgbench() { # scenario target round seconds args... → one tsv line (round 
 }
 
 # A warm-up pass first: the pooler's first seconds run tier-0 JIT code, which is not what a server looks like.
+# 30 s: perf still found the JIT compiling (5 % of the pooler's CPU) 40 s into a run after a 5 s warm-up.
 say "warm-up (${warmup}s per target, not reported)"
 for target in direct pgbouncer tuki; do
   run_pgbench warmup "$target" 0 "$warmup" -S -M extended -c 50 -j 2
