@@ -65,6 +65,7 @@ def main():
     for name in ("results", "memory", "storm", "command", "rounds", "duration", "storm-count", "pg-version",
                  "pgbouncer-version", "dotnet-version", "commit"):
         p.add_argument("--" + name, required=True)
+    p.add_argument("--warmup", default="30")
     a = p.parse_args()
 
     rows = read(a.results)
@@ -86,7 +87,7 @@ def main():
     w(f"Setup: throwaway cluster (scram-sha-256, max_connections 1100, shared_buffers 256MB), pgbench scale 10; "
       "PgBouncer transaction mode, default_pool_size 20, auth_file with the SCRAM verifier (passthrough); Tuki.Pool "
       "Release build, pool size 20, same user; every login is SCRAM-SHA-256 with 16 iterations (see run.sh). "
-      f"Each pgbench run is `pgbench -n -T {a.duration}` plus the arguments below, after a 5 s warm-up of each "
+      f"Each pgbench run is `pgbench -n -T {a.duration}` plus the arguments below, after a {a.warmup} s warm-up of each "
       f"target; {a.rounds} rounds, order direct → PgBouncer → Tuki.Pool in odd rounds and reversed in even ones. "
       "CPU per transaction = the pooler process's utime+stime delta over the run ÷ transactions (from /proc).")
     w("")

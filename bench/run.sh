@@ -336,7 +336,7 @@ done
 # ---- report -----------------------------------------------------------------------------------------------------
 command_line="ROUNDS=$rounds SECONDS=$duration${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"} bench/run.sh"
 python3 bench/report.py --results "$tsv" --memory "$mem_tsv" --storm "$storm_tsv" \
-  --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" \
+  --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" --warmup "$warmup" \
   --pg-version "$("$bin/postgres" --version)" --pgbouncer-version "$(pgbouncer --version | head -n1)" \
   --dotnet-version "$(dotnet --version)" --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+dirty')" \
   > "$work/section.md"
