@@ -125,7 +125,7 @@ public sealed class ServerPool
                 }
                 else
                 {
-                    waiter = new PoolWaiter(_time.GetTimestamp());
+                    waiter = PoolWaiter.Rent(_time.GetTimestamp());
                     _waiters.Enqueue(waiter);
                     _waiting++;
                 }
@@ -143,7 +143,7 @@ public sealed class ServerPool
         // (AbandonWaiters), with no timer or registration per wait.
         return cancellationToken.CanBeCanceled
             ? new ValueTask<IPooledConnection>(WaitAsync(waiter!, cancellationToken))
-            : new ValueTask<IPooledConnection>(waiter!.Task);
+            : waiter!.Task;
     }
 
     /// <summary>Gives back a clean server (transaction finished, nothing owed).</summary>

@@ -27,41 +27,27 @@ internal static class SocketCalls
     /// <summary>recv(2): bytes read (0 at the peer's FIN), or 0 with <paramref name="error"/> set.</summary>
     public static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
-        while (true)
+        nint received;
+        while ((received = recv(socket, ref array[offset], (nuint)count, 0)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
-            var received = recv(socket, ref array[offset], (nuint)count, 0);
-            if (received >= 0)
-            {
-                error = SocketError.Success;
-                return (int)received;
-            }
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno != EINTR)
-            {
-                error = ToSocketError(errno);
-                return 0;
-            }
         }
+        return Outcome(received, out error);
     }
 
     /// <summary>send(2) without SIGPIPE: bytes the kernel took, or 0 with <paramref name="error"/> set.</summary>
     public static int Send(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
-        while (true)
+        nint sent;
+        while ((sent = send(socket, ref array[offset], (nuint)count, NoSignal)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
-            var sent = send(socket, ref array[offset], (nuint)count, NoSignal);
-            if (sent >= 0)
-            {
-                error = SocketError.Success;
-                return (int)sent;
-            }
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno != EINTR)
-            {
-                error = ToSocketError(errno);
-                return 0;
-            }
         }
+        return Outcome(sent, out error);
+    }
+
+    private static int Outcome(nint result, out SocketError error)
+    {
+        error = result >= 0 ? SocketError.Success : ToSocketError(Marshal.GetLastPInvokeError());
+        return result >= 0 ? (int)result : 0;
     }
 
     // Linux errno values (the same on x86-64 and arm64).
