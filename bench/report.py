@@ -136,7 +136,7 @@ def main():
     w("")
     w("### Idle authenticated clients (bench/Logins `hold`: Npgsql, no pooling, 50 logins in flight)")
     w("")
-    w("Deltas of the pooler process between before the clients connect and 3 s after the last one is in "
+    w("Deltas of the pooler process between before the clients connect and 5 s after the last one is in (Tuki.Pool gives a burst's garbage back after two quiet seconds) "
       "(/proc/PID/smaps_rollup); divided by the clients held.")
     w("")
     w("| pooler | clients | held | RSS before → after (MiB) | RSS per client | private per client | anon per client | time to log in all |")
