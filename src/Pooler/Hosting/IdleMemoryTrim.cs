@@ -23,6 +23,8 @@ internal sealed class IdleMemoryTrim
     private long _lastAllocated;
     private long _sinceTrim;
     private int _quietTicks;
+
+    public TimeSpan LastTrim { get; private set; }
     private static bool s_mallocTrim = OperatingSystem.IsLinux();
 
     /// <summary>Tests pass their own allocation counter and trim.</summary>
@@ -33,7 +35,7 @@ internal sealed class IdleMemoryTrim
         _lastAllocated = _allocatedBytes();
     }
 
-    /// <summary>Called once a second; true when it trimmed.</summary>
+    /// <summary>Called once a second; true when it trimmed (then <see cref="LastTrim"/> says how long it took).</summary>
     public bool Tick()
     {
         var allocated = _allocatedBytes();
@@ -44,7 +46,9 @@ internal sealed class IdleMemoryTrim
         if (_quietTicks < 2 || _sinceTrim < BurstBytes)
             return false;
         (_sinceTrim, _quietTicks) = (0, 0);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _trim();
+        LastTrim = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         _lastAllocated = _allocatedBytes(); // the trim's own allocations are not the next burst
         return true;
     }
