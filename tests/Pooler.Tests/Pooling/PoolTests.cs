@@ -73,6 +73,46 @@ public sealed class PoolTests
     }
 
     [Fact]
+    public async Task Waiters_ReusedAfterHandOuts_EachWaitGetsTheServerOnce()
+    {
+        // A waiter whose hand-out was read becomes this thread's spare for the next wait (no allocation per wait).
+        var pool = NewPool(size: 1);
+        var c = await pool.RentAsync();
+        for (var i = 0; i < 5; i++)
+        {
+            var waiting = pool.RentAsync();
+            Assert.False(waiting.IsCompleted);
+            pool.Return(c);
+            Assert.True(waiting.IsCompleted);
+            Assert.Same(c, await waiting);
+        }
+        Assert.Equal(new PoolCounts(1, 0, 0, 0), pool.Counts);
+    }
+
+    [Fact]
+    public async Task Waiter_TimedOut_IsNotReusedWhileStillQueued()
+    {
+        // A timed-out waiter stays at the front of the queue, claimed, until a hand-out skips it. Were it reused for
+        // a later wait, that wait would take the next server ahead of a client that waited longer.
+        var pool = NewPool(size: 1, queryWait: TimeSpan.FromSeconds(5));
+        var c = await pool.RentAsync();
+        var timedOut = pool.RentAsync();
+        _time.Advance(TimeSpan.FromSeconds(6));
+        pool.Sweep();
+        var earlier = pool.RentAsync().AsTask();
+        // The timed-out result is read only now: a waiter recycled here would be the next wait's, still queued ahead.
+        await Assert.ThrowsAsync<PoolWaitTimeoutException>(async () => await timedOut);
+        var later = pool.RentAsync().AsTask();
+        pool.Return(c);
+        Assert.True(earlier.IsCompleted, "the server went to the later wait, ahead of the earlier one");
+        Assert.Same(c, await earlier);
+        Assert.False(later.IsCompleted);
+        pool.Return(c);
+        Assert.Same(c, await later);
+        Assert.Equal(new PoolCounts(1, 0, 0, 0), pool.Counts);
+    }
+
+    [Fact]
     public async Task Discard_WithWaiter_OpensReplacementForIt()
     {
         var pool = NewPool(size: 1);
