@@ -24,7 +24,8 @@ internal sealed class IdleMemoryTrim
     private long _sinceTrim;
     private int _quietTicks;
 
-    public TimeSpan LastTrim { get; private set; }
+    /// <summary>The last trim: how long it took and the GC heap before and after it (for the log).</summary>
+    public (TimeSpan Took, long HeapBefore, long HeapAfter) LastTrim { get; private set; }
     private static bool s_mallocTrim = OperatingSystem.IsLinux();
 
     /// <summary>Tests pass their own allocation counter and trim.</summary>
@@ -46,9 +47,10 @@ internal sealed class IdleMemoryTrim
         if (_quietTicks < 2 || _sinceTrim < BurstBytes)
             return false;
         (_sinceTrim, _quietTicks) = (0, 0);
+        var heapBefore = GC.GetTotalMemory(forceFullCollection: false);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _trim();
-        LastTrim = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        LastTrim = (System.Diagnostics.Stopwatch.GetElapsedTime(started), heapBefore, GC.GetTotalMemory(forceFullCollection: false));
         _lastAllocated = _allocatedBytes(); // the trim's own allocations are not the next burst
         return true;
     }

@@ -113,10 +113,9 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
                 foreach (var session in _listener.Sessions)
                     session.CheckTimeouts(now);
                 Clients.Logins.Sweep();
-                var heapBefore = trim is null ? 0 : GC.GetTotalMemory(false);
                 if (trim?.Tick() == true)
                     _logger.LogInformation("Quiet after a burst: memory given back in {Milliseconds:F0} ms, GC heap {Before} → {After} MB",
-                        trim.LastTrim.TotalMilliseconds, heapBefore >> 20, GC.GetTotalMemory(false) >> 20);
+                        trim.LastTrim.Took.TotalMilliseconds, trim.LastTrim.HeapBefore >> 20, trim.LastTrim.HeapAfter >> 20);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

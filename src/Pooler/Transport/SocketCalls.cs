@@ -24,8 +24,21 @@ internal static class SocketCalls
         }
     }
 
+    /// <summary>A socket's non-blocking receive: through libc when it is on a loop (<paramref name="viaLibc"/>),
+    /// through .NET otherwise (.NET then knows it as non-blocking).</summary>
+    public static int Receive(Socket socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+        viaLibc
+            ? Receive(socket.SafeHandle, array, offset, count, out error)
+            : socket.Receive(array, offset, count, SocketFlags.None, out error);
+
+    /// <summary>A socket's non-blocking send, chosen as <see cref="Receive(Socket, bool, byte[], int, int, out SocketError)"/>.</summary>
+    public static int Send(Socket socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+        viaLibc
+            ? Send(socket.SafeHandle, array, offset, count, out error)
+            : socket.Send(array, offset, count, SocketFlags.None, out error);
+
     /// <summary>recv(2): bytes read (0 at the peer's FIN), or 0 with <paramref name="error"/> set.</summary>
-    public static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
+    private static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
         nint received;
         while ((received = recv(socket, ref array[offset], (nuint)count, 0)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
@@ -35,7 +48,7 @@ internal static class SocketCalls
     }
 
     /// <summary>send(2) without SIGPIPE: bytes the kernel took, or 0 with <paramref name="error"/> set.</summary>
-    public static int Send(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
+    private static int Send(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
         nint sent;
         while ((sent = send(socket, ref array[offset], (nuint)count, NoSignal)) < 0 && Marshal.GetLastPInvokeError() == EINTR)

@@ -336,9 +336,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             SocketError error;
             try
             {
-                received = _loop is not null
-                    ? SocketCalls.Receive(_socket.SafeHandle, array, offset, free, out error)
-                    : _socket.Receive(array, offset, free, SocketFlags.None, out error);
+                received = SocketCalls.Receive(_socket, viaLibc: _loop is not null, array, offset, free, out error);
             }
             catch (ObjectDisposedException)
             {

@@ -225,9 +225,7 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
             SocketError error;
             try
             {
-                sent = onLoop
-                    ? SocketCalls.Send(socket.SafeHandle, array, offset, end - offset, out error)
-                    : socket.Send(array, offset, end - offset, SocketFlags.None, out error);
+                sent = SocketCalls.Send(socket, viaLibc: onLoop, array, offset, end - offset, out error);
             }
             catch (ObjectDisposedException)
             {
