@@ -3,12 +3,31 @@ namespace Tuki.Pool.Pooler.Auth;
 
 internal static class ScramAttributes
 {
-    public static string? Get(string message, char name)
+    public static string? Get(string message, char name) =>
+        TryFind(message, name, out var value) ? value.ToString() : null;
+
+    /// <summary>The value of attribute <paramref name="name"/>, or empty when absent (no allocation).</summary>
+    public static ReadOnlySpan<char> Find(ReadOnlySpan<char> message, char name) =>
+        TryFind(message, name, out var value) ? value : default;
+
+    private static bool TryFind(ReadOnlySpan<char> message, char name, out ReadOnlySpan<char> value)
     {
-        foreach (var part in message.Split(','))
+        while (true)
+        {
+            var comma = message.IndexOf(',');
+            var part = comma < 0 ? message : message[..comma];
             if (part.Length >= 2 && part[0] == name && part[1] == '=')
-                return part.Substring(2);
-        return null;
+            {
+                value = part[2..];
+                return true;
+            }
+            if (comma < 0)
+            {
+                value = default;
+                return false;
+            }
+            message = message[(comma + 1)..];
+        }
     }
 
     public static string NewNonce()

@@ -14,6 +14,11 @@ public sealed class ScramSecret
     public byte[] StoredKey { get; }
     public byte[] ServerKey { get; }
 
+    /// <summary>The salt as server-first-message carries it (base64), made once rather than at every login.</summary>
+    public string SaltBase64 => _saltBase64 ??= Convert.ToBase64String(Salt);
+
+    private string? _saltBase64;
+
     public ScramSecret(byte[] salt, int iterations, byte[] storedKey, byte[] serverKey)
     {
         Salt = salt;

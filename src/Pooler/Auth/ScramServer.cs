@@ -14,8 +14,11 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
 {
     public const string Mechanism = "SCRAM-SHA-256";
 
+    // What client-final's channel binding must be for each gs2 header we accept: "c=" base64(gs2-header) ",r=".
+    private const string BindingPlain = "c=biws,r=", BindingYes = "c=eSws,r=";
+
     private string _clientFirstBare = "";
-    private string _gs2Header = "";
+    private string _binding = "";
     private string _serverFirst = "";
     private string _nonce = "";
 
@@ -32,14 +35,14 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
             throw new ScramException(clientFirst.StartsWith("n,a=", StringComparison.Ordinal) || clientFirst.StartsWith("y,a=", StringComparison.Ordinal)
                 ? "client uses authorization identity, which is not supported"
                 : "malformed SCRAM message (bad gs2 header)");
-        _gs2Header = clientFirst.Substring(0, 3);
+        _binding = clientFirst[0] == 'n' ? BindingPlain : BindingYes;
         _clientFirstBare = clientFirst.Substring(3);
-        var clientNonce = ScramAttributes.Get(_clientFirstBare, 'r');
-        if (string.IsNullOrEmpty(clientNonce))
+        var clientNonce = ScramAttributes.Find(_clientFirstBare, 'r');
+        if (clientNonce.IsEmpty)
             throw new ScramException("malformed SCRAM message (missing nonce)");
 
-        _nonce = clientNonce + (serverNonce ?? ScramAttributes.NewNonce());
-        _serverFirst = $"r={_nonce},s={Convert.ToBase64String(secret.Salt)},i={secret.Iterations}";
+        _nonce = string.Concat(clientNonce, serverNonce ?? ScramAttributes.NewNonce());
+        _serverFirst = $"r={_nonce},s={secret.SaltBase64},i={secret.Iterations}";
         return _serverFirst;
     }
 
@@ -49,31 +52,53 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
         var proofAt = clientFinal.LastIndexOf(",p=", StringComparison.Ordinal);
         if (proofAt < 0)
             throw new ScramException("malformed SCRAM message (missing proof)");
-        var withoutProof = clientFinal.Substring(0, proofAt);
-        // channel-binding = "c=" base64(gs2-header), then the nonce: exactly what the client-first promised.
-        var expectedStart = $"c={Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(_gs2Header))},r=";
-        if (!withoutProof.StartsWith(expectedStart, StringComparison.Ordinal))
+        var withoutProof = clientFinal.AsSpan(0, proofAt);
+        // channel-binding, then the nonce: exactly what the client-first promised.
+        if (!withoutProof.StartsWith(_binding, StringComparison.Ordinal))
             throw new ScramException("malformed SCRAM message (unexpected channel binding data)");
-        if (ScramAttributes.Get(withoutProof, 'r') != _nonce)
+        if (!ScramAttributes.Find(withoutProof, 'r').SequenceEqual(_nonce))
             throw new ScramException("malformed SCRAM message (nonce mismatch)");
 
-        byte[] clientProof;
-        try { clientProof = Convert.FromBase64String(clientFinal.Substring(proofAt + 3)); }
-        catch (FormatException) { throw new ScramException("malformed SCRAM message (bad proof encoding)"); }
-        if (clientProof.Length != 32 || isMock)
+        Span<byte> clientProof = stackalloc byte[33]; // one more than a proof: a longer one must not fit
+        if (!Convert.TryFromBase64Chars(clientFinal.AsSpan(proofAt + 3), clientProof, out var proofLength))
+        {
+            if (!IsBase64(clientFinal.AsSpan(proofAt + 3)))
+                throw new ScramException("malformed SCRAM message (bad proof encoding)");
+            return null; // well-formed, but too long to be a proof
+        }
+        if (proofLength != 32 || isMock)
             return null;
 
-        var authMessage = Encoding.UTF8.GetBytes($"{_clientFirstBare},{_serverFirst},{withoutProof}");
-        var clientSignature = HMACSHA256.HashData(secret.StoredKey, authMessage);
+        // AuthMessage = client-first-bare "," server-first "," client-final-without-proof, as UTF-8.
+        var length = Utf8Length(_clientFirstBare) + 1 + Utf8Length(_serverFirst) + 1 + Utf8Length(withoutProof);
+        var authMessage = length <= 1024 ? stackalloc byte[length] : new byte[length];
+        var at = Encoding.UTF8.GetBytes(_clientFirstBare, authMessage);
+        authMessage[at++] = (byte)',';
+        at += Encoding.UTF8.GetBytes(_serverFirst, authMessage[at..]);
+        authMessage[at++] = (byte)',';
+        Encoding.UTF8.GetBytes(withoutProof, authMessage[at..]);
+
+        Span<byte> signature = stackalloc byte[32];
+        HMACSHA256.HashData(secret.StoredKey, authMessage, signature);
         var clientKey = new byte[32];
         for (var i = 0; i < 32; i++)
-            clientKey[i] = (byte)(clientProof[i] ^ clientSignature[i]);
-        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(clientKey), secret.StoredKey))
+            clientKey[i] = (byte)(clientProof[i] ^ signature[i]);
+        Span<byte> storedKey = stackalloc byte[32];
+        SHA256.HashData(clientKey, storedKey);
+        if (!CryptographicOperations.FixedTimeEquals(storedKey, secret.StoredKey))
             return null;
 
         ClientKey = clientKey;
-        var serverSignature = HMACSHA256.HashData(secret.ServerKey, authMessage);
-        return $"v={Convert.ToBase64String(serverSignature)}";
+        HMACSHA256.HashData(secret.ServerKey, authMessage, signature);
+        return "v=" + Convert.ToBase64String(signature);
+    }
+
+    private static int Utf8Length(ReadOnlySpan<char> text) => Encoding.UTF8.GetByteCount(text);
+
+    private static bool IsBase64(ReadOnlySpan<char> text)
+    {
+        var decoded = new byte[text.Length];
+        return Convert.TryFromBase64Chars(text, decoded, out _);
     }
 
     /// <summary>A stable fake verifier for a user name that does not exist: same salt on every attempt (derived

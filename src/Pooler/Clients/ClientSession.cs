@@ -115,15 +115,27 @@ public sealed partial class ClientSession
             await _output.CompleteAsync().ConfigureAwait(false);
             if (_output != _connection.Output)
                 _connection.Output.Complete(); // TLS: completing the TLS writer leaves the socket open; send the FIN
-            using var linger = new CancellationTokenSource(CloseLinger);
-            while (true)
+            // Most clients hang up right after their Terminate: their FIN is already here, and no timer is needed.
+            CancellationTokenSource? linger = null;
+            try
             {
-                // IsCanceled here is a leftover wake-up (CancelPendingRead while no read was pending): keep
-                // lingering; the token bounds the wait.
-                var result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
-                _input.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
-                    break;
+                while (true)
+                {
+                    // IsCanceled here is a leftover wake-up (CancelPendingRead while no read was pending): keep
+                    // lingering; the token bounds the wait.
+                    if (linger is not null || !_input.TryRead(out var result)) // looks without waiting once
+                    {
+                        linger ??= new CancellationTokenSource(CloseLinger);
+                        result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
+                    }
+                    _input.AdvanceTo(result.Buffer.End);
+                    if (result.IsCompleted)
+                        break;
+                }
+            }
+            finally
+            {
+                linger?.Dispose();
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException || ConnectionErrors.IsDisconnect(ex))

@@ -246,14 +246,14 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         lock (this)
         {
             _loop?.Remove(ReadinessToken);
-            failure = _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
+            failure = _error ??= ConnectionErrors.ClosedLocally;
             if (!_readPending)
                 return;
             _readPending = false;
             registration = TakeRegistrationLocked();
         }
         registration.Unregister();
-        _source.SetException(failure);
+        _source.SetException(ConnectionErrors.Raise(failure));
     }
 
     private void OnReady(SocketError error, bool waited, bool hangUp)
@@ -297,7 +297,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         }
         registration.Unregister();
         if (failure is not null)
-            _source.SetException(failure);
+            _source.SetException(ConnectionErrors.Raise(failure));
         else if (complete)
             _source.SetResult(result);
         else if (rewait)
@@ -399,7 +399,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             return true;
         }
         if (_error is not null)
-            throw _error;
+            throw ConnectionErrors.Raise(_error);
         var hasNew = _head is not null && !_examinedAll;
         if (hasNew || _eof)
         {

@@ -64,12 +64,12 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
         lock (this)
         {
             if (_error is not null)
-                throw _error;
+                throw ConnectionErrors.Raise(_error);
             var canceled = _cancelNext;
             _cancelNext = false;
             HandOverLocked(); // the common case: all of it leaves here, on this thread
             if (_error is not null)
-                throw _error;
+                throw ConnectionErrors.Raise(_error);
             // An un-awaited flush already waits (a fire-and-forget flush on an error path): this one does not
             // wait too, which would reset the source under it.
             if (canceled || _flushPending || Backlog() <= PauseThreshold)
@@ -276,7 +276,7 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
     internal void OnSocketClosed()
     {
         lock (this)
-            _error ??= ConnectionErrors.Closed(SocketError.OperationAborted);
+            _error ??= ConnectionErrors.ClosedLocally;
         if (onLoop)
             OnSendDone();
     }
@@ -360,7 +360,7 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
             return;
         registration.Unregister();
         if (failure is not null)
-            _source.SetException(failure);
+            _source.SetException(ConnectionErrors.Raise(failure));
         else
             _source.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
     }

@@ -86,6 +86,55 @@ public sealed class ScramTests
         Assert.Throws<ScramException>(() => server.HandleClientFinal(clientFinal));
     }
 
+    [Theory]
+    [InlineData("p=not base64!", true)]                           // malformed: a protocol error
+    [InlineData("p=" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false)] // 36 bytes: a wrong proof
+    [InlineData("p=AAAA", false)]                                  // 3 bytes: a wrong proof
+    public void Server_ProofNotThirtyTwoBytes_RefusedOrFailed(string proof, bool malformed)
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096), serverNonce: ServerNonce);
+        server.HandleClientFirst("n,,n=user,r=" + ClientNonce);
+        var clientFinal = "c=biws,r=" + ClientNonce + ServerNonce + "," + proof;
+        if (malformed)
+            Assert.Throws<ScramException>(() => server.HandleClientFinal(clientFinal));
+        else
+            Assert.Null(server.HandleClientFinal(clientFinal));
+        Assert.Null(server.ClientKey);
+    }
+
+    [Theory]
+    [InlineData("c=biws,r=" + ClientNonce + ",p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")]   // without the server's part
+    [InlineData("c=biws,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")]                      // no r=
+    public void Server_NonceNotTheOneAgreed_Refused(string clientFinal)
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096), serverNonce: ServerNonce);
+        server.HandleClientFirst("n,,n=user,r=" + ClientNonce);
+        Assert.Throws<ScramException>(() => server.HandleClientFinal(clientFinal));
+    }
+
+    [Fact]
+    public void Server_ClientThatCouldBindButDidNot_ItsHeaderIsTheBindingData()
+    {
+        // "y,,": the client supports channel binding but thinks the server does not; c= must be base64("y,,").
+        var secret = ScramSecret.FromPassword("pencil", Convert.FromBase64String(Salt), 4096);
+        var plain = new ScramServer(secret, serverNonce: ServerNonce);
+        plain.HandleClientFirst("y,,n=user,r=" + ClientNonce);
+        Assert.Throws<ScramException>(() => plain.HandleClientFinal(ClientFinal)); // c=biws is n,,'s
+
+        var matching = new ScramServer(secret, serverNonce: ServerNonce);
+        matching.HandleClientFirst("y,,n=user,r=" + ClientNonce);
+        // Past the binding check; the proof was computed over c=biws, so it is wrong here.
+        Assert.Null(matching.HandleClientFinal(ClientFinal.Replace("c=biws", "c=eSws")));
+    }
+
+    [Fact]
+    public void Server_MissingNonceInClientFirst_Refused()
+    {
+        var server = new ScramServer(ScramSecret.FromPassword("x", new byte[16], 1));
+        Assert.Throws<ScramException>(() => server.HandleClientFirst("n,,n=user,r="));
+        Assert.Throws<ScramException>(() => server.HandleClientFirst("n,,n=user"));
+    }
+
     [Fact]
     public void Server_AuthorizationIdentity_Refused()
     {

@@ -253,6 +253,21 @@ public abstract class SocketPipeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReadAndFlush_AfterLocalDispose_EachFailWithTheirOwnDisconnectError()
+    {
+        _client.Dispose();
+        var read = await Assert.ThrowsAnyAsync<Exception>(async () => await _client.Input.ReadAsync());
+        _client.Output.Write("x"u8);
+        var flush = await Assert.ThrowsAnyAsync<Exception>(async () => await _client.Output.FlushAsync());
+        Assert.True(ConnectionErrors.IsDisconnect(read), read.ToString());
+        Assert.True(ConnectionErrors.IsDisconnect(flush), flush.ToString());
+        // The closed-locally marker is never handed out (it would be thrown from several threads at once).
+        Assert.NotSame(ConnectionErrors.ClosedLocally, read);
+        Assert.NotSame(ConnectionErrors.ClosedLocally, flush);
+        Assert.NotSame(read, flush);
+    }
+
+    [Fact]
     public async Task Flush_SendsAtOnce_AndHoldsNoBuffer()
     {
         _client.Output.Write("ping"u8);
