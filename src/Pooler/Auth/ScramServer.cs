@@ -59,13 +59,12 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
         if (!ScramAttributes.Find(withoutProof, 'r').SequenceEqual(_nonce))
             throw new ScramException("malformed SCRAM message (nonce mismatch)");
 
-        Span<byte> clientProof = stackalloc byte[33]; // one more than a proof: a longer one must not fit
-        if (!Convert.TryFromBase64Chars(clientFinal.AsSpan(proofAt + 3), clientProof, out var proofLength))
-        {
-            if (!IsBase64(clientFinal.AsSpan(proofAt + 3)))
-                throw new ScramException("malformed SCRAM message (bad proof encoding)");
-            return null; // well-formed, but too long to be a proof
-        }
+        // Decoded into room for any proof it can hold (3 bytes per 4 characters): malformed is a protocol error,
+        // well-formed but not 32 bytes is a wrong proof.
+        var proofText = clientFinal.AsSpan(proofAt + 3);
+        var clientProof = proofText.Length <= 64 ? stackalloc byte[48] : new byte[proofText.Length];
+        if (!Convert.TryFromBase64Chars(proofText, clientProof, out var proofLength))
+            throw new ScramException("malformed SCRAM message (bad proof encoding)");
         if (proofLength != 32 || isMock)
             return null;
 
@@ -94,12 +93,6 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
     }
 
     private static int Utf8Length(ReadOnlySpan<char> text) => Encoding.UTF8.GetByteCount(text);
-
-    private static bool IsBase64(ReadOnlySpan<char> text)
-    {
-        var decoded = new byte[text.Length];
-        return Convert.TryFromBase64Chars(text, decoded, out _);
-    }
 
     /// <summary>A stable fake verifier for a user name that does not exist: same salt on every attempt (derived
     /// from a per-process key), so repeated probes cannot tell it from a real user.</summary>

@@ -5,7 +5,10 @@
 // allocation, the second quiet second in a row runs one compacting full collection that decommits what it frees,
 // waits for the finalizers, and asks glibc to return freed pages (malloc_trim). Under load no second is quiet and the
 // GC runs as it always does; at a trickle (under ≈400 transactions a second) it costs one full collection, a few
-// milliseconds with 10,000 clients, per BurstBytes allocated (every 16 s at the most). TUKI_POOL_IDLE_TRIM=0 turns it off.
+// milliseconds with 10,000 clients, per BurstBytes allocated (every 16 s at the most). A mass departure counts as a
+// burst too: the sessions of clients that left are garbage that took little allocation to make so (1,000 closes
+// allocate well under BurstBytes), and an idle pooler would hold them until its next burst. TUKI_POOL_IDLE_TRIM=0
+// turns it off.
 using System.Runtime.InteropServices;
 
 namespace Tuki.Pool.Pooler.Hosting;
@@ -14,6 +17,7 @@ internal sealed class IdleMemoryTrim
 {
     internal const long BurstBytes = 4 << 20;   // allocated since the last trim: less is not worth a full collection
     internal const long QuietBytes = 256 << 10; // allocated within a tick (a second) that counts as quiet
+    internal const int DepartedClients = 1000;   // clients gone since the most there were since the last trim
 
     /// <summary>Off with TUKI_POOL_IDLE_TRIM=0 (the runtime then creates none).</summary>
     public static bool Enabled { get; } = Environment.GetEnvironmentVariable("TUKI_POOL_IDLE_TRIM") != "0";
@@ -23,6 +27,7 @@ internal sealed class IdleMemoryTrim
     private long _lastAllocated;
     private long _sinceTrim;
     private int _quietTicks;
+    private int _mostClients; // since the last trim
 
     /// <summary>The last trim: how long it took and the GC heap before and after it (for the log).</summary>
     public (TimeSpan Took, long HeapBefore, long HeapAfter) LastTrim { get; private set; }
@@ -36,17 +41,19 @@ internal sealed class IdleMemoryTrim
         _lastAllocated = _allocatedBytes();
     }
 
-    /// <summary>Called once a second; true when it trimmed (then <see cref="LastTrim"/> says how long it took).</summary>
-    public bool Tick()
+    /// <summary>Called once a second with the number of connected clients; true when it trimmed (then
+    /// <see cref="LastTrim"/> says how long it took).</summary>
+    public bool Tick(int clients)
     {
         var allocated = _allocatedBytes();
         var lastTick = allocated - _lastAllocated;
         _lastAllocated = allocated;
         _sinceTrim += lastTick;
         _quietTicks = lastTick < QuietBytes ? _quietTicks + 1 : 0;
-        if (_quietTicks < 2 || _sinceTrim < BurstBytes)
+        _mostClients = Math.Max(_mostClients, clients);
+        if (_quietTicks < 2 || (_sinceTrim < BurstBytes && _mostClients - clients < DepartedClients))
             return false;
-        (_sinceTrim, _quietTicks) = (0, 0);
+        (_sinceTrim, _quietTicks, _mostClients) = (0, 0, clients);
         var heapBefore = GC.GetTotalMemory(forceFullCollection: false);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _trim();

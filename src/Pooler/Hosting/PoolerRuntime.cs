@@ -113,7 +113,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
                 foreach (var session in _listener.Sessions)
                     session.CheckTimeouts(now);
                 Clients.Logins.Sweep();
-                if (trim?.Tick() == true)
+                if (trim?.Tick(_listener.SessionCount) == true)
                     _logger.LogInformation("Quiet after a burst: memory given back in {Milliseconds:F0} ms, GC heap {Before} → {After} MB",
                         trim.LastTrim.Took.TotalMilliseconds, trim.LastTrim.HeapBefore >> 20, trim.LastTrim.HeapAfter >> 20);
             }

@@ -12,10 +12,10 @@ public sealed class IdleMemoryTrimTests
 
     public IdleMemoryTrimTests() => _trim = new IdleMemoryTrim(() => _allocated, () => _trims++);
 
-    private bool TickAfter(long bytes)
+    private bool TickAfter(long bytes, int clients = 0)
     {
         _allocated += bytes;
-        return _trim.Tick();
+        return _trim.Tick(clients);
     }
 
     [Fact]
@@ -66,9 +66,30 @@ public sealed class IdleMemoryTrimTests
         var real = new IdleMemoryTrim(() => _allocated); // the real trim: GC.Collect (aggressive) + malloc_trim
         var before = GC.CollectionCount(GC.MaxGeneration);
         _allocated += IdleMemoryTrim.BurstBytes;
-        Assert.False(real.Tick());
-        Assert.False(real.Tick());
-        Assert.True(real.Tick());
+        Assert.False(real.Tick(0));
+        Assert.False(real.Tick(0));
+        Assert.True(real.Tick(0));
         Assert.True(GC.CollectionCount(GC.MaxGeneration) > before);
+    }
+
+    [Fact]
+    public void ManyClientsLeft_TrimsOnceQuietEvenWithoutABurstOfAllocation()
+    {
+        Assert.False(TickAfter(0, clients: 5000));
+        Assert.False(TickAfter(0, clients: 5000));  // quiet, but nothing to give back
+        Assert.False(TickAfter(0, clients: 5000));
+        Assert.False(TickAfter(IdleMemoryTrim.QuietBytes, clients: 5000 - IdleMemoryTrim.DepartedClients)); // they leave
+        Assert.False(TickAfter(0, clients: 5000 - IdleMemoryTrim.DepartedClients));
+        Assert.True(TickAfter(0, clients: 5000 - IdleMemoryTrim.DepartedClients));
+        Assert.False(TickAfter(0, clients: 5000 - IdleMemoryTrim.DepartedClients));
+        Assert.Equal(1, _trims);
+    }
+
+    [Fact]
+    public void AFewClientsComingAndGoing_DoNotTrim()
+    {
+        for (var i = 0; i < 50; i++)
+            Assert.False(TickAfter(0, clients: i % 2 == 0 ? 3000 : 3000 - IdleMemoryTrim.DepartedClients / 2));
+        Assert.Equal(0, _trims);
     }
 }
