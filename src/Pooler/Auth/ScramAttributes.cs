@@ -12,22 +12,17 @@ internal static class ScramAttributes
 
     private static bool TryFind(ReadOnlySpan<char> message, char name, out ReadOnlySpan<char> value)
     {
-        while (true)
+        foreach (var range in message.Split(','))
         {
-            var comma = message.IndexOf(',');
-            var part = comma < 0 ? message : message[..comma];
+            var part = message[range];
             if (part.Length >= 2 && part[0] == name && part[1] == '=')
             {
                 value = part[2..];
                 return true;
             }
-            if (comma < 0)
-            {
-                value = default;
-                return false;
-            }
-            message = message[(comma + 1)..];
         }
+        value = default;
+        return false;
     }
 
     public static string NewNonce()

@@ -69,13 +69,14 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
             return null;
 
         // AuthMessage = client-first-bare "," server-first "," client-final-without-proof, as UTF-8.
-        var length = Utf8Length(_clientFirstBare) + 1 + Utf8Length(_serverFirst) + 1 + Utf8Length(withoutProof);
+        var utf8 = Encoding.UTF8;
+        var length = utf8.GetByteCount(_clientFirstBare) + 1 + utf8.GetByteCount(_serverFirst) + 1 + utf8.GetByteCount(withoutProof);
         var authMessage = length <= 1024 ? stackalloc byte[length] : new byte[length];
-        var at = Encoding.UTF8.GetBytes(_clientFirstBare, authMessage);
+        var at = utf8.GetBytes(_clientFirstBare, authMessage);
         authMessage[at++] = (byte)',';
-        at += Encoding.UTF8.GetBytes(_serverFirst, authMessage[at..]);
+        at += utf8.GetBytes(_serverFirst, authMessage[at..]);
         authMessage[at++] = (byte)',';
-        Encoding.UTF8.GetBytes(withoutProof, authMessage[at..]);
+        utf8.GetBytes(withoutProof, authMessage[at..]);
 
         Span<byte> signature = stackalloc byte[32];
         HMACSHA256.HashData(secret.StoredKey, authMessage, signature);
@@ -91,8 +92,6 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
         HMACSHA256.HashData(secret.ServerKey, authMessage, signature);
         return "v=" + Convert.ToBase64String(signature);
     }
-
-    private static int Utf8Length(ReadOnlySpan<char> text) => Encoding.UTF8.GetByteCount(text);
 
     /// <summary>A stable fake verifier for a user name that does not exist: same salt on every attempt (derived
     /// from a per-process key), so repeated probes cannot tell it from a real user.</summary>

@@ -116,26 +116,24 @@ public sealed partial class ClientSession
             if (_output != _connection.Output)
                 _connection.Output.Complete(); // TLS: completing the TLS writer leaves the socket open; send the FIN
             // Most clients hang up right after their Terminate: their FIN is already here, and no timer is needed.
-            CancellationTokenSource? linger = null;
-            try
+            var hungUp = _input.TryRead(out var ready);
+            if (hungUp)
             {
+                _input.AdvanceTo(ready.Buffer.End);
+                hungUp = ready.IsCompleted;
+            }
+            if (!hungUp)
+            {
+                using var linger = new CancellationTokenSource(CloseLinger);
                 while (true)
                 {
                     // IsCanceled here is a leftover wake-up (CancelPendingRead while no read was pending): keep
                     // lingering; the token bounds the wait.
-                    if (linger is not null || !_input.TryRead(out var result)) // looks without waiting once
-                    {
-                        linger ??= new CancellationTokenSource(CloseLinger);
-                        result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
-                    }
+                    var result = await _input.ReadAsync(linger.Token).ConfigureAwait(false);
                     _input.AdvanceTo(result.Buffer.End);
                     if (result.IsCompleted)
                         break;
                 }
-            }
-            finally
-            {
-                linger?.Dispose();
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException || ConnectionErrors.IsDisconnect(ex))
