@@ -281,7 +281,7 @@ hold_idle() { # target count
   PGPASSWORD=$(password_of "$target") dotnet "$logins_dll" hold --conn "$(conn_string "$target")" --count "$count" \
     --parallel 50 --until-file "$work/release" --max-seconds 300 >"$work/hold-$target-$count.log" 2>&1 &
   tool_pid=$!
-  for _ in $(seq 1 2400); do grep -q '^READY' "$work/hold-$target-$count.log" && break; kill -0 "$tool_pid" 2>/dev/null || break; sleep 0.1; done
+  for _ in $(seq 1 2400); do grep -qs '^READY' "$work/hold-$target-$count.log" && break; kill -0 "$tool_pid" 2>/dev/null || break; sleep 0.1; done
   sleep 5 # let both poolers settle: PgBouncer frees nothing; Tuki.Pool trims after two quiet seconds (IdleMemoryTrim)
   line=$(grep '^READY' "$work/hold-$target-$count.log" || echo "READY opened=0 ms=0")
   local opened ms

@@ -1,6 +1,7 @@
 // Client → server: frames are forwarded whole by copying buffer segments; only the 5-byte header is read. A
 // server is rented at the first message of a transaction. Each Query/Sync/FunctionCall adds a reply the server
-// owes; extended-protocol messages without a Sync yet keep the server bound (see the pump for the release).
+// owes; extended-protocol messages without a Sync yet keep the server bound (see the pump for the release). The
+// loop that reads the client and awaits servers is in RunAsync (ClientSession.cs); the steps it takes are here.
 using System.Buffers;
 using System.IO.Pipelines;
 using Tuki.Pool.Pooler.Pooling;
@@ -29,68 +30,26 @@ public sealed partial class ClientSession
     private bool _releaseDeferred;
     private ServerConnection? _releaseHandedToPump; // unbound by the flush above; the pump returns it to the pool
 
-    private enum ForwardStep { NeedMoreData, NeedServer, Terminate, WaitForReplies, AnswerLocally }
+    // ServerLost: the bound server died while the loop waited for it; set by the loop, never by ForwardFrames.
+    private enum ForwardStep { NeedMoreData, NeedServer, Terminate, WaitForReplies, AnswerLocally, ServerLost }
 
-    private async Task<ClientExit> ForwardClientAsync()
+    /// <summary>After one read batch of the client loop (<see cref="RunAsync"/>): how the session ends, or null to
+    /// read on. Shutdown and the idle-in-transaction timeout wake the loop with a cancelled read.</summary>
+    private ClientExit? ExitAfter(ForwardStep step, in ReadResult result)
     {
-        while (true)
-        {
-            var result = await _input.ReadAsync().ConfigureAwait(false);
-            var buffer = result.Buffer;
-            PipeWriter? flushTarget = null;
-            ForwardStep step;
-            try
-            {
-                while ((step = ForwardFrames(ref buffer, ref flushTarget)) is ForwardStep.NeedServer or ForwardStep.WaitForReplies or ForwardStep.AnswerLocally)
-                {
-                    if (Volatile.Read(ref _serverLost))
-                        return ClientExit.ServerLost;
-                    if (step == ForwardStep.NeedServer)
-                    {
-                        // Here rather than in an async method of its own: this loop's state machine holds the
-                        // awaits, so waiting for a server allocates nothing. The previous binding's pump may still
-                        // be flushing its last ReadyForQuery to the client.
-                        await TakePump().ConfigureAwait(false);
-                        var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
-                        IPooledConnection rented;
-                        try
-                        {
-                            rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
-                        }
-                        catch (Exception ex) when (RentError(ex) is { } error)
-                        {
-                            throw new PgErrorException(error);
-                        }
-                        BindServer((ServerConnection)rented, waitStarted);
-                    }
-                    else if (step == ForwardStep.AnswerLocally)
-                        await AnswerLocallyAsync().ConfigureAwait(false);
-                    else
-                    {
-                        // The Parse we wait for may still sit in our unflushed output.
-                        if (flushTarget is not null)
-                            await FlushServerAsync(flushTarget).ConfigureAwait(false);
-                        flushTarget = null;
-                        await WaitForRepliesAsync().ConfigureAwait(false);
-                    }
-                }
-            }
-            finally
-            {
-                _input.AdvanceTo(buffer.Start, buffer.End);
-            }
-
-            if (flushTarget is not null)
-                await FlushServerAsync(flushTarget).ConfigureAwait(false);
-            if (step == ForwardStep.Terminate)
-                return ClientExit.Terminate;
-            if (result.IsCanceled && DrainDue()) throw new PgErrorException(PgErrors.Shutdown());
-            if (result.IsCanceled && Volatile.Read(ref _idleTimedOut)) throw new PgErrorException(PgErrors.IdleInTransactionTimeout(_idleTransactionTimeout));
-            if (result.IsCanceled || Volatile.Read(ref _serverLost))
-                return ClientExit.ServerLost;
-            if (result.IsCompleted)
-                return ClientExit.Gone;
-        }
+        if (step == ForwardStep.ServerLost)
+            return ClientExit.ServerLost;
+        if (step == ForwardStep.Terminate)
+            return ClientExit.Terminate;
+        if (result.IsCanceled && DrainDue())
+            throw new PgErrorException(PgErrors.Shutdown());
+        if (result.IsCanceled && Volatile.Read(ref _idleTimedOut))
+            throw new PgErrorException(PgErrors.IdleInTransactionTimeout(_idleTransactionTimeout));
+        if (result.IsCanceled || Volatile.Read(ref _serverLost))
+            return ClientExit.ServerLost;
+        if (result.IsCompleted)
+            return ClientExit.Gone;
+        return null;
     }
 
     /// <summary>Forwards every complete frame in <paramref name="buffer"/> to the bound server and counts the

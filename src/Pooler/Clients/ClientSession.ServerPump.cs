@@ -19,7 +19,7 @@ public sealed partial class ClientSession
     private enum PumpStep { NeedMoreData, Release }
 
     // One per binding: its state machine comes from the runtime's pool and goes back when the next binding awaits
-    // it (TakePump), so most transactions allocate none (with the inline server wait in ForwardClientAsync, reused
+    // it (TakePump), so most transactions allocate none (with the inline server wait in the client loop, reused
     // pool waiters and reader segments: 440 → 127 bytes per transaction, bench/RESULTS.md).
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PumpServerAsync(ServerConnection server)

@@ -60,8 +60,64 @@ public sealed partial class ClientSession
                 await RunAdminAsync().ConfigureAwait(false);
                 return;
             }
-            var exit = await ForwardClientAsync().ConfigureAwait(false);
-            await ExitAsync(exit).ConfigureAwait(false);
+            // The client loop (see Forwarding) runs in this method's own state machine rather than in a method it
+            // awaits: an idle client then holds one async box instead of two (≈180 B less for each of thousands).
+            ClientExit? exit = null;
+            while (exit is null)
+            {
+                var result = await _input.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                PipeWriter? flushTarget = null;
+                ForwardStep step;
+                try
+                {
+                    while ((step = ForwardFrames(ref buffer, ref flushTarget)) is ForwardStep.NeedServer or ForwardStep.WaitForReplies or ForwardStep.AnswerLocally)
+                    {
+                        if (Volatile.Read(ref _serverLost))
+                        {
+                            step = ForwardStep.ServerLost;
+                            break;
+                        }
+                        if (step == ForwardStep.NeedServer)
+                        {
+                            // Here rather than in an async method of its own: this state machine holds the awaits,
+                            // so waiting for a server allocates nothing. The previous binding's pump may still be
+                            // flushing its last ReadyForQuery to the client.
+                            await TakePump().ConfigureAwait(false);
+                            var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
+                            IPooledConnection rented;
+                            try
+                            {
+                                rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
+                            }
+                            catch (Exception ex) when (RentError(ex) is { } error)
+                            {
+                                throw new PgErrorException(error);
+                            }
+                            BindServer((ServerConnection)rented, waitStarted);
+                        }
+                        else if (step == ForwardStep.AnswerLocally)
+                            await AnswerLocallyAsync().ConfigureAwait(false);
+                        else
+                        {
+                            // The Parse we wait for may still sit in our unflushed output.
+                            if (flushTarget is not null)
+                                await FlushServerAsync(flushTarget).ConfigureAwait(false);
+                            flushTarget = null;
+                            await WaitForRepliesAsync().ConfigureAwait(false);
+                        }
+                    }
+                }
+                finally
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                }
+
+                if (flushTarget is not null && step != ForwardStep.ServerLost)
+                    await FlushServerAsync(flushTarget).ConfigureAwait(false);
+                exit = ExitAfter(step, result);
+            }
+            await ExitAsync(exit.Value).ConfigureAwait(false);
         }
         catch (PgErrorException ex)
         {
