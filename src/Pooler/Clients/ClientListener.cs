@@ -36,8 +36,21 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         _socket.Listen(Backlog);
     }
 
+    /// <summary>Accepts until <paramref name="stoppingToken"/> fires or <see cref="StopAccepting"/> is called. With
+    /// the epoll loops, accepts run on a loop's thread (see <see cref="AcceptOnLoop"/>); otherwise, or when the
+    /// kernel refuses the registration, through .NET's AcceptAsync.</summary>
     public async Task AcceptLoopAsync(CancellationToken stoppingToken)
     {
+        if (StartAcceptingOnLoop())
+        {
+            using (stoppingToken.UnsafeRegister(static state => ((ClientListener)state!).StopAcceptingOnLoop(), this))
+            {
+                if (await _loopAccepting.Task.ConfigureAwait(false))
+                    return; // stopped
+            }
+            if (stoppingToken.IsCancellationRequested)
+                return;
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             Socket accepted;
@@ -61,31 +74,137 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
             {
                 // EMFILE and friends: log, breathe, keep serving the clients we have.
                 context.Logger.LogWarning("Accept failed: {Error}", ex.SocketErrorCode);
-                try { await Task.Delay(50, stoppingToken).ConfigureAwait(false); }
+                try { await Task.Delay(AcceptRetryDelay, stoppingToken).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
                 continue;
             }
+            if (Register(accepted) is { } session)
+                Run(session);
+        }
+    }
 
-            SocketPipe connection;
+    // After an accept error that is not the peer's (EMFILE, ENFILE, ENOBUFS): a pause, not a spin.
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    // ---- Accepting on an epoll loop ----
+    // A login used to cost a wake-up of .NET's socket thread and a thread-pool hop before its first read (7 context
+    // switches per connect-and-query against PgBouncer's 3.7). Now the listening socket sits on a readiness loop,
+    // level-triggered and non-blocking: each event accepts one connection and starts its session right there.
+    private readonly Lock _acceptSync = new();                   // an accept in progress vs. stopping
+    private ReadinessLoop.Acceptor? _acceptor;                   // non-null while accepting on a loop
+    private ReadinessLoop? _acceptLoop;
+    private readonly TaskCompletionSource<bool> _loopAccepting = new(TaskCreationOptions.RunContinuationsAsynchronously); // true: stopped; false: fall back
+
+    private bool StartAcceptingOnLoop()
+    {
+        if (!ReadinessLoop.Enabled)
+            return false;
+        _socket.Blocking = false; // Accept then says WouldBlock instead of stopping the loop's thread
+        var acceptor = new ReadinessLoop.Acceptor(AcceptOnLoop);
+        lock (_acceptSync)
+        {
+            if (!ReadinessLoop.TryRegisterListener(_socket, acceptor, out _acceptLoop))
+            {
+                _socket.Blocking = true;
+                return false;
+            }
+            _acceptor = acceptor;
+        }
+        return true;
+    }
+
+    /// <summary>On the loop's thread: one connection from the backlog (the loop calls again while more wait).</summary>
+    private void AcceptOnLoop()
+    {
+        ClientSession? session;
+        lock (_acceptSync)
+        {
+            if (_acceptor is null)
+                return; // stopped meanwhile
+            Socket accepted;
             try
             {
-                connection = Connection.FromAccepted(accepted);
+                accepted = _socket.Accept();
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionAborted
+                or SocketError.ConnectionReset or SocketError.Interrupted)
             {
-                accepted.Dispose(); // the peer was gone before we could set it up; the accept loop goes on
-                continue;
+                return; // gone before we took it, or taken already
             }
-            var session = new ClientSession(connection, context) { Ended = _forget ??= Forget };
-            // Registered before it runs, so a session that ends at once still finds itself to remove.
-            _sessions[session] = Task.CompletedTask;
-            // Started inline: it runs until its first read of the startup packet, then continues on the socket's own
-            // completions. A thread-pool hop per login cost a worker wake-up and its idle spinning (in a connect-per-
-            // transaction load, a quarter of the pooler's CPU went to thread-pool workers spinning).
-            var run = session.RunAsync(); // handles its own errors
-            if (!run.IsCompleted)
-                _sessions.TryUpdate(session, run, Task.CompletedTask);
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // EMFILE and friends: level-triggered, the loop would spin on it. Off the loop for a pause.
+                context.Logger.LogWarning("Accept failed: {Error}", ex.SocketErrorCode);
+                _acceptLoop!.RemoveListener(_socket, _acceptor);
+                _ = ResumeAcceptingAsync();
+                return;
+            }
+            session = Register(accepted);
         }
+        if (session is not null)
+            Run(session);
+    }
+
+    private async Task ResumeAcceptingAsync()
+    {
+        await Task.Delay(AcceptRetryDelay).ConfigureAwait(false);
+        lock (_acceptSync)
+        {
+            if (_acceptor is not { } acceptor)
+                return; // stopped during the pause
+            if (ReadinessLoop.TryRegisterListener(_socket, acceptor, out _acceptLoop))
+                return;
+            _acceptor = null;
+            _socket.Blocking = true;
+        }
+        _loopAccepting.TrySetResult(false); // refused now: AcceptAsync takes over
+    }
+
+    private void StopAcceptingOnLoop()
+    {
+        lock (_acceptSync)
+        {
+            if (_acceptor is null)
+                return;
+            _acceptLoop!.RemoveListener(_socket, _acceptor);
+            _acceptor = null;
+        }
+        _loopAccepting.TrySetResult(true);
+    }
+
+    // ---- Sessions ----
+
+    /// <summary>Wraps an accepted socket and records its session before it runs, so a session that ends at once still
+    /// finds itself to remove. Null when the peer was gone before the socket could be set up.</summary>
+    private ClientSession? Register(Socket accepted)
+    {
+        SocketPipe connection;
+        try
+        {
+            connection = Connection.FromAccepted(accepted);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            accepted.Dispose();
+            return null;
+        }
+        var session = new ClientSession(connection, context) { Ended = _forget ??= Forget };
+        _sessions[session] = Task.CompletedTask;
+        return session;
+    }
+
+    /// <summary>Starts a session inline: it runs until its first read that must wait, then continues on its socket's
+    /// own completions. A thread-pool hop per login cost a worker wake-up and its idle spinning (in a
+    /// connect-per-transaction load, a quarter of the pooler's CPU went to thread-pool workers spinning).</summary>
+    private void Run(ClientSession session)
+    {
+        var run = session.RunAsync(); // handles its own errors
+        if (!run.IsCompleted)
+            _sessions.TryUpdate(session, run, Task.CompletedTask);
     }
 
     private Action<ClientSession>? _forget;
@@ -93,7 +212,11 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
     private void Forget(ClientSession session) => _sessions.TryRemove(session, out _);
 
     /// <summary>Stops accepting; open sessions are left to the caller (<see cref="CloseSessionsAsync"/>).</summary>
-    public void StopAccepting() => _socket.Dispose();
+    public void StopAccepting()
+    {
+        StopAcceptingOnLoop();
+        _socket.Dispose();
+    }
 
     /// <summary>Closes every client connection and waits for the sessions to clean their servers up.</summary>
     public async Task CloseSessionsAsync()
@@ -103,5 +226,5 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         await Task.WhenAll(_sessions.Values).ConfigureAwait(false);
     }
 
-    public void Dispose() => _socket.Dispose();
+    public void Dispose() => StopAccepting();
 }

@@ -5,6 +5,9 @@
 // object, an operation object, a SocketAsyncContext and its three locks (~0.7 KB). Elsewhere (macOS, Windows, or
 // TUKI_POOL_EPOLL=0) SocketReader keeps the zero-byte receive.
 //
+// Listening sockets are served the same way (level-triggered: one accept per event, a backlog fires again), so a
+// login costs no wake-up of .NET's socket thread and no thread-pool hop before its first read.
+//
 // Registrations are tokens, not file descriptors: a closed socket leaves the epoll set by itself and its number can
 // be reused at once, so an event is delivered only to the reader whose token it carries (slot + generation).
 using System.Buffers.Binary;
@@ -26,7 +29,7 @@ internal sealed class ReadinessLoop
     private readonly int _epoll;
     private readonly byte[] _events = GC.AllocateArray<byte>(MaxEvents * Epoll.EventSize, pinned: true);
     private readonly Lock _lock = new();
-    private SocketReader?[] _targets = new SocketReader?[256];  // by slot; read without the lock by the loop
+    private object?[] _targets = new object?[256];               // SocketReader or Acceptor, by slot; read without the lock by the loop
     private int[] _free = new int[256];                          // free slots (a stack)
     private int _freeCount, _nextSlot;
     private uint _generation;
@@ -55,7 +58,60 @@ internal sealed class ReadinessLoop
         return true;
     }
 
-    private bool Add(Socket socket, SocketReader target, out ulong token)
+    /// <summary>A listening socket on a loop: <see cref="OnAcceptable"/> runs on the loop's thread while connections
+    /// wait in its backlog (level-triggered).</summary>
+    internal sealed class Acceptor(Action onAcceptable)
+    {
+        internal ulong Token;
+        internal readonly Action OnAcceptable = onAcceptable;
+    }
+
+    /// <summary>Registers a listening socket (made non-blocking by the caller) on one loop; false when there is none
+    /// or the kernel refused. <see cref="Remove"/> with the acceptor's token ends it.</summary>
+    public static bool TryRegisterListener(Socket listener, Acceptor acceptor, out ReadinessLoop? loop)
+    {
+        loop = null;
+        if (s_loops.Length == 0)
+            return false;
+        var candidate = s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
+        if (!candidate.Add(listener, acceptor, Epoll.In, out _))
+            return false;
+        loop = candidate;
+        return true;
+    }
+
+    /// <summary>Takes a listening socket off this loop (epoll stops reporting it even though it stays open).</summary>
+    public void RemoveListener(Socket listener, Acceptor acceptor)
+    {
+        var handle = listener.SafeHandle;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            Epoll.Delete(_epoll, (int)handle.DangerousGetHandle());
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed: a closed socket leaves the epoll set by itself.
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+        Remove(acceptor.Token);
+    }
+
+    private static ulong TokenOf(object? target) => target switch
+    {
+        SocketReader reader => reader.ReadinessToken,
+        Acceptor acceptor => acceptor.Token,
+        _ => 0,
+    };
+
+    private bool Add(Socket socket, SocketReader target, out ulong token) => Add(socket, target, Epoll.Client, out token);
+
+    private bool Add(Socket socket, object target, uint events, out ulong token)
     {
         int slot;
         lock (_lock)
@@ -68,13 +124,17 @@ internal sealed class ReadinessLoop
                 if (slot == _targets.Length)
                 {
                     Array.Resize(ref _free, _free.Length * 2);
-                    var grown = new SocketReader?[_targets.Length * 2];
+                    var grown = new object?[_targets.Length * 2];
                     Array.Copy(_targets, grown, _targets.Length);
                     Volatile.Write(ref _targets, grown);
                 }
             }
             token = (ulong)++_generation << 32 | (uint)slot;
-            target.ReadinessToken = token; // before the slot is visible: the loop compares tokens
+            // Before the slot is visible: the loop compares tokens.
+            if (target is SocketReader reader)
+                reader.ReadinessToken = token;
+            else
+                ((Acceptor)target).Token = token;
             Volatile.Write(ref _targets[slot], target);
         }
 
@@ -84,7 +144,7 @@ internal sealed class ReadinessLoop
         try
         {
             handle.DangerousAddRef(ref added);
-            result = Epoll.Add(_epoll, (int)handle.DangerousGetHandle(), token);
+            result = Epoll.Add(_epoll, (int)handle.DangerousGetHandle(), events, token);
         }
         catch (ObjectDisposedException)
         {
@@ -109,7 +169,7 @@ internal sealed class ReadinessLoop
         var slot = (int)(uint)token;
         lock (_lock)
         {
-            if (_targets[slot]?.ReadinessToken != token)
+            if (TokenOf(_targets[slot]) != token)
                 return;
             Volatile.Write(ref _targets[slot], null);
             _free[_freeCount++] = slot;
@@ -145,18 +205,24 @@ internal sealed class ReadinessLoop
                 if (slot >= targets.Length)
                     targets = Volatile.Read(ref _targets);
                 var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
-                if (target is null || target.ReadinessToken != token)
-                    continue;
                 try
                 {
-                    if ((flags & Epoll.Out) != 0)
-                        target.OnWritable(); // a connect in progress; nothing waits otherwise
-                    if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
-                        target.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
+                    if (target is SocketReader reader)
+                    {
+                        if (reader.ReadinessToken != token)
+                            continue;
+                        if ((flags & Epoll.Out) != 0)
+                            reader.OnWritable(); // a connect in progress; nothing waits otherwise
+                        if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
+                            reader.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
+                    }
+                    else if (target is Acceptor acceptor && acceptor.Token == token)
+                        acceptor.OnAcceptable(); // takes one connection; level-triggered, the rest fire again
                 }
                 catch (Exception ex)
                 {
-                    // Sessions are async methods that keep their own exceptions, so this is a bug; the loop must
+                    // Sessions are async methods that keep their own exceptions, and the acceptor catches its own, so
+                    // this is a bug; the loop must
                     // outlive it, or every other socket on it would stop being served.
                     Console.Error.WriteLine($"pooler: readiness loop callback failed: {ex}");
                 }
@@ -188,7 +254,7 @@ internal sealed class ReadinessLoop
     private static class Epoll
     {
         public const int EINTR = 4;
-        private const int CtlAdd = 1;
+        private const int CtlAdd = 1, CtlDel = 2;
         private const int CloExec = 0x80000;
         public const uint In = 0x001, Out = 0x004;
         private const uint Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
@@ -202,13 +268,22 @@ internal sealed class ReadinessLoop
 
         public static int Create() => epoll_create1(CloExec);
 
-        public static int Add(int epoll, int fd, ulong token)
+        // A connection, edge-triggered: EPOLLOUT costs nothing then (it fires when a full send buffer drains, and at
+        // connect).
+        public const uint Client = In | Out | RdHup | Err | Hup | EdgeTriggered;
+
+        public static int Add(int epoll, int fd, uint events, ulong token)
         {
             Span<byte> ev = stackalloc byte[16];
-            // EPOLLOUT costs nothing edge-triggered (it fires when a full send buffer drains, and at connect).
-            BinaryPrimitives.WriteUInt32LittleEndian(ev, In | Out | RdHup | Err | Hup | EdgeTriggered);
+            BinaryPrimitives.WriteUInt32LittleEndian(ev, events);
             BinaryPrimitives.WriteUInt64LittleEndian(ev.Slice(DataOffset), token);
             return epoll_ctl(epoll, CtlAdd, fd, ref MemoryMarshal.GetReference(ev));
+        }
+
+        public static int Delete(int epoll, int fd)
+        {
+            Span<byte> ev = stackalloc byte[16]; // ignored, but kernels before 2.6.9 wanted a non-null pointer
+            return epoll_ctl(epoll, CtlDel, fd, ref MemoryMarshal.GetReference(ev));
         }
 
         public static int Wait(int epoll, byte[] events, int max) => epoll_wait(epoll, ref events[0], max, -1);
