@@ -99,15 +99,15 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
     {
         if (!ReadinessLoop.Enabled)
             return false;
-        _socket.Blocking = false; // Accept then says WouldBlock instead of stopping the loop's thread
+        // Non-blocking without telling .NET (see SocketCalls.Accept): accept4 then says EAGAIN instead of stopping the
+        // loop's thread.
+        if (!SocketCalls.TrySetNonBlocking(_socket.SafeHandle))
+            return false;
         var acceptor = new ReadinessLoop.Acceptor(AcceptOnLoop);
         lock (_acceptSync)
         {
             if (!ReadinessLoop.TryRegisterListener(_socket, acceptor, out _acceptLoop))
-            {
-                _socket.Blocking = true;
-                return false;
-            }
+                return false; // AcceptAsync takes over: .NET's own wait copes with a non-blocking descriptor
             _acceptor = acceptor;
         }
         return true;
@@ -121,24 +121,14 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         {
             if (_acceptor is null)
                 return; // stopped meanwhile
-            Socket accepted;
-            try
+            var accepted = SocketCalls.Accept(_socket.SafeHandle, out var error);
+            if (accepted is null)
             {
-                accepted = _socket.Accept();
-            }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.ConnectionAborted
-                or SocketError.ConnectionReset or SocketError.Interrupted)
-            {
-                return; // gone before we took it, or taken already
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException ex)
-            {
+                if (error is SocketError.WouldBlock or SocketError.ConnectionAborted or SocketError.ConnectionReset
+                    or SocketError.Interrupted or SocketError.OperationAborted)
+                    return; // gone before we took it, taken already, or the listener closed
                 // EMFILE and friends: level-triggered, the loop would spin on it. Off the loop for a pause.
-                context.Logger.LogWarning("Accept failed: {Error}", ex.SocketErrorCode);
+                context.Logger.LogWarning("Accept failed: {Error}", error);
                 _acceptLoop!.RemoveListener(_socket, _acceptor);
                 _ = ResumeAcceptingAsync();
                 return;
@@ -159,7 +149,6 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
             if (ReadinessLoop.TryRegisterListener(_socket, acceptor, out _acceptLoop))
                 return;
             _acceptor = null;
-            _socket.Blocking = true;
         }
         _loopAccepting.TrySetResult(false); // refused now: AcceptAsync takes over
     }

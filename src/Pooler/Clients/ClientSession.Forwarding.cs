@@ -35,21 +35,19 @@ public sealed partial class ClientSession
 
     /// <summary>After one read batch of the client loop (<see cref="RunAsync"/>): how the session ends, or null to
     /// read on. Shutdown and the idle-in-transaction timeout wake the loop with a cancelled read.</summary>
-    private ClientExit? ExitAfter(ForwardStep step, in ReadResult result)
+    private ClientExit? ExitAfter(ForwardStep step, bool canceled, bool completed)
     {
         if (step == ForwardStep.ServerLost)
             return ClientExit.ServerLost;
         if (step == ForwardStep.Terminate)
             return ClientExit.Terminate;
-        if (result.IsCanceled && DrainDue())
+        if (canceled && DrainDue())
             throw new PgErrorException(PgErrors.Shutdown());
-        if (result.IsCanceled && Volatile.Read(ref _idleTimedOut))
+        if (canceled && Volatile.Read(ref _idleTimedOut))
             throw new PgErrorException(PgErrors.IdleInTransactionTimeout(_idleTransactionTimeout));
-        if (result.IsCanceled || Volatile.Read(ref _serverLost))
+        if (canceled || Volatile.Read(ref _serverLost))
             return ClientExit.ServerLost;
-        if (result.IsCompleted)
-            return ClientExit.Gone;
-        return null;
+        return completed ? ClientExit.Gone : null;
     }
 
     /// <summary>Forwards every complete frame in <paramref name="buffer"/> to the bound server and counts the

@@ -21,7 +21,9 @@ public sealed partial class ClientSession
 
     private ClientStatements? _statements;               // null when rewriting is off (session mode, or 0 configured)
     private int _maxPreparedStatements;
-    private readonly Queue<ExpectedReply> _expected = new();
+    // Created at the first Parse or Close sent: a client that never sends one (simple queries, or idle since login)
+    // holds no queue.
+    private Queue<ExpectedReply>? _expected;
     private long _rfqExpected;   // ReadyForQuery-producing messages sent in this binding (the "group" counter)
     private long _rfqReceived;   // ReadyForQuery received in this binding
     private long _waitGroup = -1;
@@ -31,6 +33,9 @@ public sealed partial class ClientSession
     private Dictionary<string, long>? _pendingCloses; // client names closed, by the group whose answer is still out
 
     private enum Look { Pass, Forwarded, NeedMoreData, WaitForReplies }
+
+    /// <summary>Queues the reply a Parse or Close just sent will bring. Caller holds <see cref="_sync"/>.</summary>
+    private void Expect(in ExpectedReply reply) => (_expected ??= new()).Enqueue(reply);
 
     /// <summary>Every message after which the server sends a ReadyForQuery. Caller holds <see cref="_sync"/>.</summary>
     private void ExpectReadyForQuery()
@@ -84,7 +89,7 @@ public sealed partial class ClientSession
             // The entry keeps what the name meant: if an earlier error makes the server skip this Close, the
             // statement still exists there and the name must keep working (SettleGroup puts it back).
             _statements.Remove(name);
-            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, statement, name.ToArray()));
+            Expect(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Forward, _rfqExpected, statement, name.ToArray()));
             (_pendingCloses ??= [])[NameKey(name)] = _rfqExpected;
             WriteRenamed(ref buffer, header, head, offset, length, PreparedStatement.NoneName, whole, output);
             return Look.Forwarded;
@@ -137,23 +142,23 @@ public sealed partial class ClientSession
                 // client's Parse would have had. With replies still owed the status this group starts in is not
                 // known yet, so the same applies. (Not the unnamed statement: the client may be using it.)
                 MessageWriter.WriteParse(output, ProbeName, statement.Body);
-                _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, entry.Statement, clientName));
+                Expect(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, entry.Statement, clientName));
                 MessageWriter.WriteCloseStatement(output, ProbeName);
-                _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, null, null));
+                Expect(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, null, null));
             }
             else if (entry is not null)
             {
                 _stats?.PreparedHit();
                 // Already prepared here: a no-op Close takes the Parse's place, its reply becomes ParseComplete.
                 MessageWriter.WriteCloseStatement(output, PreparedStatement.NoneName);
-                _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.AnswerParse, _rfqExpected, entry.Statement, clientName));
+                Expect(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.AnswerParse, _rfqExpected, entry.Statement, clientName));
             }
             else
             {
                 _stats?.PreparedMiss();
                 EvictFor(cache, statement, output);
                 MessageWriter.WriteParse(output, statement.ServerName, statement.Body);
-                _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, statement, clientName));
+                Expect(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Forward, _rfqExpected, statement, clientName));
             }
         }
         CountRequest(header.Code);
@@ -177,7 +182,7 @@ public sealed partial class ClientSession
             _stats?.PreparedMiss();
             EvictFor(cache, statement, output);
             MessageWriter.WriteParse(output, statement.ServerName, statement.Body);
-            _expected.Enqueue(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Swallow, _rfqExpected, statement, null));
+            Expect(new ExpectedReply(BackendCode.ParseComplete, ReplyAction.Swallow, _rfqExpected, statement, null));
         }
         return true;
     }
@@ -198,7 +203,7 @@ public sealed partial class ClientSession
         {
             _stats?.PreparedEvicted();
             MessageWriter.WriteCloseStatement(output, evicted.ServerName);
-            _expected.Enqueue(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, evicted, null));
+            Expect(new ExpectedReply(BackendCode.CloseComplete, ReplyAction.Swallow, _rfqExpected, evicted, null));
         }
     }
 
@@ -224,7 +229,7 @@ public sealed partial class ClientSession
     private Look Pass(byte code)
     {
         if (_statements is not null && code is FrontendCode.Parse or FrontendCode.Close)
-            _expected.Enqueue(new ExpectedReply(code == FrontendCode.Parse ? BackendCode.ParseComplete : BackendCode.CloseComplete,
+            Expect(new ExpectedReply(code == FrontendCode.Parse ? BackendCode.ParseComplete : BackendCode.CloseComplete,
                 ReplyAction.Forward, _rfqExpected, null, null));
         return Look.Pass;
     }
@@ -241,7 +246,7 @@ public sealed partial class ClientSession
     {
         lock (_sync)
         {
-            if (!_expected.TryDequeue(out var expected))
+            if (_expected is null || !_expected.TryDequeue(out var expected))
                 return ReplyAction.Forward;
             if (expected.Reply != code)
                 throw new InvalidOperationException($"server sent '{(char)code}' where '{(char)expected.Reply}' was expected");
@@ -258,7 +263,7 @@ public sealed partial class ClientSession
         _rfqReceived++;
         List<ExpectedReply>? skippedCloses = null;
         HashSet<(PreparedStatement, string)>? skippedParses = null; // (statement, client name) of skipped Parses
-        while (_expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
+        while (_expected is not null && _expected.TryPeek(out var expected) && expected.Group < _rfqReceived)
         {
             _expected.Dequeue();
             if (expected is { Reply: BackendCode.CloseComplete, Action: ReplyAction.Forward, Statement: not null })
@@ -332,7 +337,7 @@ public sealed partial class ClientSession
     /// <summary>A new binding starts with nothing queued. Caller holds <see cref="_sync"/>.</summary>
     private void ResetReplyTracking()
     {
-        _expected.Clear();
+        _expected?.Clear();
         _pendingCloses?.Clear();
         _rfqExpected = _rfqReceived = 0;
         _waitGroup = -1;

@@ -67,6 +67,7 @@ public sealed partial class ClientSession
             {
                 var result = await _input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
+                var (canceled, completed) = (result.IsCanceled, result.IsCompleted); // not the whole result: it would live in the box
                 PipeWriter? flushTarget = null;
                 ForwardStep step;
                 try
@@ -115,7 +116,7 @@ public sealed partial class ClientSession
 
                 if (flushTarget is not null && step != ForwardStep.ServerLost)
                     await FlushServerAsync(flushTarget).ConfigureAwait(false);
-                exit = ExitAfter(step, result);
+                exit = ExitAfter(step, canceled, completed);
             }
             await ExitAsync(exit.Value).ConfigureAwait(false);
         }

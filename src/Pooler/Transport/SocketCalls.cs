@@ -57,6 +57,38 @@ internal static class SocketCalls
         return Outcome(sent, out error);
     }
 
+    /// <summary>accept4(2) on a listening socket made non-blocking by <see cref="TrySetNonBlocking"/>: the connection,
+    /// or null with <paramref name="error"/> set (WouldBlock: the backlog is empty). .NET's Accept on a listener it
+    /// knows as non-blocking gives every accepted socket that mode too, and with it a SocketAsyncContext (≈150 bytes
+    /// per client) that these sockets never use.</summary>
+    public static Socket? Accept(SafeHandle listener, out SocketError error)
+    {
+        var fd = accept4(listener, 0, 0, CloseOnExec);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            error = errno switch
+            {
+                EINTR => SocketError.Interrupted,
+                24 or 23 => SocketError.TooManyOpenSockets, // EMFILE, ENFILE
+                105 or 12 => SocketError.NoBufferSpaceAvailable, // ENOBUFS, ENOMEM
+                _ => ToSocketError(errno),
+            };
+            return null;
+        }
+        error = SocketError.Success;
+        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        try
+        {
+            return new Socket(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     private static int Outcome(nint result, out SocketError error)
     {
         error = result >= 0 ? SocketError.Success : ToSocketError(Marshal.GetLastPInvokeError());
@@ -83,12 +115,16 @@ internal static class SocketCalls
     private const int EINTR = 4, EAGAIN = 11;
     private const int GetFlags = 3, SetFlags = 4, NonBlocking = 0x800; // F_GETFL, F_SETFL, O_NONBLOCK
     private const int NoSignal = 0x4000;                               // MSG_NOSIGNAL
+    private const int CloseOnExec = 0x80000;                           // SOCK_CLOEXEC
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint recv(SafeHandle socket, ref byte buffer, nuint length, int flags);
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint send(SafeHandle socket, ref byte buffer, nuint length, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint accept4(SafeHandle socket, nint address, nint addressLength, int flags);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int fcntl(SafeHandle socket, int command, int argument);
