@@ -121,7 +121,16 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         {
             if (_acceptor is null)
                 return; // stopped meanwhile
-            var accepted = SocketCalls.Accept(_socket.SafeHandle, out var error);
+            Socket? accepted;
+            SocketError error;
+            try
+            {
+                accepted = SocketCalls.Accept(_socket.SafeHandle, out error);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return; // the listener closed, or the connection died while .NET read its addresses
+            }
             if (accepted is null)
             {
                 if (error is SocketError.WouldBlock or SocketError.ConnectionAborted or SocketError.ConnectionReset
