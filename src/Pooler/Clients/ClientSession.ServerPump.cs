@@ -174,7 +174,7 @@ public sealed partial class ClientSession
                         break;
                     case BackendCode.ParseComplete:
                     case BackendCode.CloseComplete:
-                        if (swallowing || _statements is null)
+                        if (swallowing || !_rewriteStatements)
                             break;
                         var action = OnStatementReply(server, header.Code);
                         if (action == Statements.ReplyAction.Forward)

@@ -95,7 +95,7 @@ public sealed partial class ClientSession
         _resetQuery = pool.ResetQuery;
         _inspect = pool.Mode != PoolMode.Session;
         _maxPreparedStatements = pool.MaxPreparedStatements;
-        _statements = _inspect && pool.MaxPreparedStatements > 0 ? new ClientStatements() : null;
+        _rewriteStatements = _inspect && pool.MaxPreparedStatements > 0;
         if (_desired is not null)
             _desired = _pool!.ShareSettings(_desired);
         _startupDesired = _desired; // the same instance until the client changes a setting (DesiredForWrite)

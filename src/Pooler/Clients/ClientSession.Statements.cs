@@ -19,7 +19,8 @@ public sealed partial class ClientSession
     // Bind/Describe/Close names are looked for in the first bytes of a frame streamed because of its size.
     private const int NameSearchLength = 4096;
 
-    private ClientStatements? _statements;               // null when rewriting is off (session mode, or 0 configured)
+    private bool _rewriteStatements;                     // off in session mode, or with 0 configured (set at login)
+    private ClientStatements? _statements;               // the client's names: created at its first named Parse
     private int _maxPreparedStatements;
     // Created at the first Parse or Close sent: a client that never sends one (simple queries, or idle since login)
     // holds no queue.
@@ -61,7 +62,7 @@ public sealed partial class ClientSession
         {
             if (whole)
                 return ForwardParse(ref buffer, header, head, name);
-            if (name.IsEmpty || _statements is null)
+            if (name.IsEmpty || !_rewriteStatements)
                 return Pass(header.Code); // streamed as it arrives, not inspected
             // A named Parse is needed whole (hashed, kept for other servers): wait for the rest if it may be kept.
             return header.FrameLength <= MaxNamedParseLength ? Look.NeedMoreData : NamedParseTooLong(header);
@@ -118,7 +119,7 @@ public sealed partial class ClientSession
         }
 
         var output = _server!.Output;
-        if (_statements is null || name.IsEmpty)
+        if (!_rewriteStatements || name.IsEmpty)
         {
             if (replaced is null)
                 return Pass(header.Code);
@@ -134,7 +135,7 @@ public sealed partial class ClientSession
                 return Look.WaitForReplies;
             // The name maps to the cached instance when there is one: a skipped reply takes the name back out only
             // if it still maps to the very statement its queue entry holds.
-            var clientName = _statements.Set(name, entry?.Statement ?? statement);
+            var clientName = (_statements ??= new ClientStatements()).Set(name, entry?.Statement ?? statement);
             if (entry is not null && (_transactionStatus == TransactionStatus.Failed || _pendingReplies > 0))
             {
                 // In a failed transaction PostgreSQL refuses a Parse (25P02) unless it ends the transaction: a Parse
@@ -228,7 +229,7 @@ public sealed partial class ClientSession
     /// malformed one gets an error instead of its reply: its entry is dropped with the rest of its group.)</summary>
     private Look Pass(byte code)
     {
-        if (_statements is not null && code is FrontendCode.Parse or FrontendCode.Close)
+        if (_rewriteStatements && code is FrontendCode.Parse or FrontendCode.Close)
             Expect(new ExpectedReply(code == FrontendCode.Parse ? BackendCode.ParseComplete : BackendCode.CloseComplete,
                 ReplyAction.Forward, _rfqExpected, null, null));
         return Look.Pass;
