@@ -51,8 +51,8 @@ internal sealed class ReadinessLoop
         token = 0;
         if (s_loops.Length == 0)
             return false;
-        var candidate = s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
-        if (!candidate.Add(socket, target, out token))
+        var candidate = NextLoop();
+        if (!candidate.Add(socket, target, Epoll.Client, out token))
             return false;
         loop = candidate;
         return true;
@@ -73,7 +73,7 @@ internal sealed class ReadinessLoop
         loop = null;
         if (s_loops.Length == 0)
             return false;
-        var candidate = s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
+        var candidate = NextLoop();
         if (!candidate.Add(listener, acceptor, Epoll.In, out _))
             return false;
         loop = candidate;
@@ -83,22 +83,7 @@ internal sealed class ReadinessLoop
     /// <summary>Takes a listening socket off this loop (epoll stops reporting it even though it stays open).</summary>
     public void RemoveListener(Socket listener, Acceptor acceptor)
     {
-        var handle = listener.SafeHandle;
-        var added = false;
-        try
-        {
-            handle.DangerousAddRef(ref added);
-            Epoll.Delete(_epoll, (int)handle.DangerousGetHandle());
-        }
-        catch (ObjectDisposedException)
-        {
-            // Closed: a closed socket leaves the epoll set by itself.
-        }
-        finally
-        {
-            if (added)
-                handle.DangerousRelease();
-        }
+        Control(Epoll.CtlDel, listener, 0, 0); // a closed socket has left the set by itself: nothing to do then
         Remove(acceptor.Token);
     }
 
@@ -109,7 +94,8 @@ internal sealed class ReadinessLoop
         _ => 0,
     };
 
-    private bool Add(Socket socket, SocketReader target, out ulong token) => Add(socket, target, Epoll.Client, out token);
+    // Round robin: each new socket goes to the next loop.
+    private static ReadinessLoop NextLoop() => s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
 
     private bool Add(Socket socket, object target, uint events, out ulong token)
     {
@@ -138,28 +124,33 @@ internal sealed class ReadinessLoop
             Volatile.Write(ref _targets[slot], target);
         }
 
+        if (Control(Epoll.CtlAdd, socket, events, token) == 0)
+            return true;
+        Remove(token);
+        token = 0;
+        return false;
+    }
+
+    /// <summary>epoll_ctl on the socket's descriptor, held open for the call as .NET's own calls do; -1 when the socket
+    /// is already closed.</summary>
+    private int Control(int op, Socket socket, uint events, ulong token)
+    {
         var handle = socket.SafeHandle;
         var added = false;
-        int result;
         try
         {
             handle.DangerousAddRef(ref added);
-            result = Epoll.Add(_epoll, (int)handle.DangerousGetHandle(), events, token);
+            return Epoll.Control(_epoll, op, (int)handle.DangerousGetHandle(), events, token);
         }
         catch (ObjectDisposedException)
         {
-            result = -1;
+            return -1;
         }
         finally
         {
             if (added)
                 handle.DangerousRelease();
         }
-        if (result == 0)
-            return true;
-        Remove(token);
-        token = 0;
-        return false;
     }
 
     /// <summary>Gives the slot back; later events for the old socket are ignored (their token no longer matches).
@@ -254,7 +245,7 @@ internal sealed class ReadinessLoop
     private static class Epoll
     {
         public const int EINTR = 4;
-        private const int CtlAdd = 1, CtlDel = 2;
+        public const int CtlAdd = 1, CtlDel = 2;
         private const int CloExec = 0x80000;
         public const uint In = 0x001, Out = 0x004;
         private const uint Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
@@ -272,18 +263,12 @@ internal sealed class ReadinessLoop
         // connect).
         public const uint Client = In | Out | RdHup | Err | Hup | EdgeTriggered;
 
-        public static int Add(int epoll, int fd, uint events, ulong token)
+        public static int Control(int epoll, int op, int fd, uint events, ulong token)
         {
-            Span<byte> ev = stackalloc byte[16];
+            Span<byte> ev = stackalloc byte[16]; // ignored by CtlDel (kernels before 2.6.9 wanted it non-null)
             BinaryPrimitives.WriteUInt32LittleEndian(ev, events);
             BinaryPrimitives.WriteUInt64LittleEndian(ev.Slice(DataOffset), token);
-            return epoll_ctl(epoll, CtlAdd, fd, ref MemoryMarshal.GetReference(ev));
-        }
-
-        public static int Delete(int epoll, int fd)
-        {
-            Span<byte> ev = stackalloc byte[16]; // ignored, but kernels before 2.6.9 wanted a non-null pointer
-            return epoll_ctl(epoll, CtlDel, fd, ref MemoryMarshal.GetReference(ev));
+            return epoll_ctl(epoll, op, fd, ref MemoryMarshal.GetReference(ev));
         }
 
         public static int Wait(int epoll, byte[] events, int max) => epoll_wait(epoll, ref events[0], max, -1);
