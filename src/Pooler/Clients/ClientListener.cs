@@ -78,7 +78,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 catch (OperationCanceledException) { return; }
                 continue;
             }
-            if (Register(accepted) is { } session)
+            if (Register(accepted, Connection.FromAccepted) is { } session)
                 Run(session);
         }
     }
@@ -121,15 +121,15 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         {
             if (_acceptor is null)
                 return; // stopped meanwhile
-            Socket? accepted;
+            SafeSocketHandle? accepted;
             SocketError error;
             try
             {
                 accepted = SocketCalls.Accept(_socket.SafeHandle, out error);
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            catch (ObjectDisposedException)
             {
-                return; // the listener closed, or the connection died while .NET read its addresses
+                return; // the listener closed
             }
             if (accepted is null)
             {
@@ -142,7 +142,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 _ = ResumeAcceptingAsync();
                 return;
             }
-            session = Register(accepted);
+            session = Register(accepted, Connection.FromAccepted);
         }
         if (session is not null)
             Run(session);
@@ -178,12 +178,12 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
 
     /// <summary>Wraps an accepted socket and records its session before it runs, so a session that ends at once still
     /// finds itself to remove. Null when the peer was gone before the socket could be set up.</summary>
-    private ClientSession? Register(Socket accepted)
+    private ClientSession? Register<T>(T accepted, Func<T, SocketPipe> wrap) where T : IDisposable
     {
         SocketPipe connection;
         try
         {
-            connection = Connection.FromAccepted(accepted);
+            connection = wrap(accepted);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

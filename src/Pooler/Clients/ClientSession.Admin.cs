@@ -49,7 +49,7 @@ public sealed partial class ClientSession
         MessageWriter.WriteBackendKeyData(_output, _processId, secretKey);
         MessageWriter.WriteReadyForQuery(_output, TransactionStatus.Idle);
         await _output.FlushAsync().ConfigureAwait(false);
-        _context.Logger.LogInformation("Admin {User} connected from {Client}", _user, _connection.Socket.RemoteEndPoint);
+        _context.Logger.LogInformation("Admin {User} connected from {Client}", _user, _connection.RemoteEndPoint);
     }
 
     private async Task RunAdminAsync()

@@ -61,18 +61,18 @@ public sealed partial class ClientSession
             await WelcomeAsync(serverParameters).ConfigureAwait(false);
             if (_context.Config.Logging.Connections)
                 _context.Logger.LogInformation("Client {Client} connected to {Database} as {User} (application_name {ApplicationName})",
-                    _connection.Socket.RemoteEndPoint, _database, _user, _applicationName ?? "");
+                    _connection.RemoteEndPoint, _database, _user, _applicationName ?? "");
             return true;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_context.Shutdown.IsCancellationRequested)
         {
-            _context.Logger.LogInformation("Client {Client} did not log in within {Timeout}", _connection.Socket.RemoteEndPoint, loginTimeout);
+            _context.Logger.LogInformation("Client {Client} did not log in within {Timeout}", _connection.RemoteEndPoint, loginTimeout);
             await SendFatalAsync(PgErrors.LoginTimeout(loginTimeout)).ConfigureAwait(false);
             return false;
         }
         catch (PgErrorException ex)
         {
-            _context.Logger.LogInformation("Client {Client} login refused: {Error}", _connection.Socket.RemoteEndPoint, ex.Error);
+            _context.Logger.LogInformation("Client {Client} login refused: {Error}", _connection.RemoteEndPoint, ex.Error);
             await SendFatalAsync(ex.Error).ConfigureAwait(false);
             return false;
         }
@@ -87,7 +87,7 @@ public sealed partial class ClientSession
     {
         var config = _context.Config;
         _maxClientMessageLength = config.Listen.MaxMessageSize;
-        var address = (_connection.Socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        var address = _connection.RemoteEndPoint?.Address;
         if (address is null)
             return;
         if (address.IsIPv4MappedToIPv6)
@@ -130,7 +130,7 @@ public sealed partial class ClientSession
         }
         catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
         {
-            _context.Logger.LogInformation("Client {Client} TLS handshake failed: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
+            _context.Logger.LogInformation("Client {Client} TLS handshake failed: {Problem}", _connection.RemoteEndPoint, ex.Message);
             throw new OperationCanceledException("TLS handshake failed", ex); // nothing can be said to this client in cleartext
         }
         (_input, _output) = (pipe.Input, pipe.Output);

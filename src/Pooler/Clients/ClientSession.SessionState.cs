@@ -76,12 +76,12 @@ public sealed partial class ClientSession
         }
         if (cancel)
         {
-            _context.Logger.LogInformation("Client {Client}: query running over {Timeout} (pool.timeouts.query), cancelled", _connection.Socket.RemoteEndPoint, _queryTimeout);
+            _context.Logger.LogInformation("Client {Client}: query running over {Timeout} (pool.timeouts.query), cancelled", _connection.RemoteEndPoint, _queryTimeout);
             _ = ForwardCancelAsync();
         }
         if (cut)
         {
-            _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.Socket.RemoteEndPoint, _idleTransactionTimeout);
+            _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.RemoteEndPoint, _idleTransactionTimeout);
             _input.CancelPendingRead();
         }
     }
@@ -122,7 +122,7 @@ public sealed partial class ClientSession
                     "Raise pool.max_pinned in pooler.yaml, or end other sessions that use LISTEN, session advisory locks, temp tables, WITH HOLD cursors or PREPARE.");
             _pinned = true;
             MarkPinned();
-            _context.Logger.LogDebug("Client {Client} pinned to its server by {Feature}", _connection.Socket.RemoteEndPoint, traits.PinFeature);
+            _context.Logger.LogDebug("Client {Client} pinned to its server by {Feature}", _connection.RemoteEndPoint, traits.PinFeature);
         }
         if (viaQuery || traits.Has(SqlTrait.DiscardAll) || traits.Has(SqlTrait.DeallocateAll))
             return ForgetStatementsFor(traits);
@@ -319,7 +319,7 @@ public sealed partial class ClientSession
     /// <summary>Statement mode's backstop: a transaction left open (however it was started) ends the session.</summary>
     private void EndStatementModeViolation()
     {
-        _context.Logger.LogInformation("Client {Client} left a transaction open in statement mode", _connection.Socket.RemoteEndPoint);
+        _context.Logger.LogInformation("Client {Client} left a transaction open in statement mode", _connection.RemoteEndPoint);
         try
         {
             MessageWriter.WriteErrorResponse(_output, new PgError("FATAL", SqlState.FeatureNotSupported,

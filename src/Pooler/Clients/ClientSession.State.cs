@@ -35,8 +35,8 @@ public sealed partial class ClientSession
         lock (_sync)
         {
             var since = DateTime.UtcNow - Stopwatch.GetElapsedTime(_stateSince);
-            return new ClientInfo(Id, _user, _database, _state, Endpoint(() => _connection.Socket.RemoteEndPoint),
-                Endpoint(() => _connection.Socket.LocalEndPoint), _connectedAt, since,
+            return new ClientInfo(Id, _user, _database, _state, _connection.RemoteEndPoint,
+                _connection.LocalEndPoint, _connectedAt, since,
                 _state == ClientState.Waiting ? Stopwatch.GetElapsedTime(_stateSince).TotalSeconds : 0,
                 _server, _pool, _applicationName);
         }
@@ -179,7 +179,7 @@ public sealed partial class ClientSession
             return; // a probe or a cancel request: nothing logged in, nothing to report
         if (!_context.Config.Logging.Connections || !_context.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information))
             return;
-        var remote = Endpoint(() => _connection.Socket.RemoteEndPoint);
+        var remote = _connection.RemoteEndPoint;
         Microsoft.Extensions.Logging.LoggerExtensions.LogInformation(_context.Logger,
             "Client {Client} disconnected from {Database} as {User} after {DurationMs:0} ms, {BytesIn} bytes in, {BytesOut} bytes out",
             remote, _database, _user, (DateTime.UtcNow - _connectedAt).TotalMilliseconds, _connection.BytesRead, _connection.BytesSent);
@@ -198,12 +198,6 @@ public sealed partial class ClientSession
             return;
         _state = state;
         _stateSince = Stopwatch.GetTimestamp();
-    }
-
-    private static EndPoint? Endpoint(Func<EndPoint?> read)
-    {
-        try { return read(); }
-        catch (ObjectDisposedException) { return null; }
     }
 }
 

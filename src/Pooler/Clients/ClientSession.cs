@@ -128,7 +128,7 @@ public sealed partial class ClientSession
         }
         catch (ProtocolViolationException ex)
         {
-            _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.Socket.RemoteEndPoint, ex.Message);
+            _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.RemoteEndPoint, ex.Message);
             await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
             await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
         }
@@ -138,7 +138,7 @@ public sealed partial class ClientSession
         }
         catch (Exception ex)
         {
-            _context.Logger.LogError(ex, "Client session {Client} failed", _connection.Socket.RemoteEndPoint);
+            _context.Logger.LogError(ex, "Client session {Client} failed", _connection.RemoteEndPoint);
             await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
         }
         finally

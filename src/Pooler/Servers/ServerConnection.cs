@@ -33,7 +33,7 @@ public sealed class ServerConnection : IPooledConnection
     public long IdleSinceTimestamp { get; set; }
     public DisconnectReason? CloseReason { get; private set; }
     public int Generation { get; set; }
-    public System.Net.EndPoint? LocalEndPoint => _transport.Socket.LocalEndPoint;
+    public System.Net.EndPoint? LocalEndPoint => _transport.LocalEndPoint;
 
     /// <summary>Called once when the connection closes, with its reason (metrics and the server list).</summary>
     public Action<ServerConnection, DisconnectReason>? Closed { get; set; }

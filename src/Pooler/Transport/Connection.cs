@@ -13,6 +13,13 @@ public static class Connection
         return new SocketPipe(socket);
     }
 
+    /// <summary>A connection accepted on a readiness loop (<see cref="SocketCalls.Accept"/>): no Socket object.</summary>
+    internal static SocketPipe FromAccepted(SafeSocketHandle accepted)
+    {
+        SocketCalls.Tune(accepted);
+        return new SocketPipe(accepted);
+    }
+
     /// <summary>A server connection: the same lean socket pipe as clients. With the epoll loop the connect itself
     /// waits on the loop: a socket that ever ran a .NET async operation stays registered with .NET's own epoll
     /// threads, which would then wake for every reply of the server for nothing.</summary>

@@ -45,7 +45,7 @@ internal sealed class ReadinessLoop
 
     /// <summary>Registers <paramref name="socket"/> (edge-triggered) on one of the loops; false when there is none
     /// or the kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
-    public static bool TryRegister(Socket socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
+    public static bool TryRegister(SafeSocketHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
     {
         loop = null;
         token = 0;
@@ -74,7 +74,7 @@ internal sealed class ReadinessLoop
         if (s_loops.Length == 0)
             return false;
         var candidate = NextLoop();
-        if (!candidate.Add(listener, acceptor, Epoll.In, out _))
+        if (!candidate.Add(listener.SafeHandle, acceptor, Epoll.In, out _))
             return false;
         loop = candidate;
         return true;
@@ -83,7 +83,7 @@ internal sealed class ReadinessLoop
     /// <summary>Takes a listening socket off this loop (epoll stops reporting it even though it stays open).</summary>
     public void RemoveListener(Socket listener, Acceptor acceptor)
     {
-        Control(Epoll.CtlDel, listener, 0, 0); // a closed socket has left the set by itself: nothing to do then
+        Control(Epoll.CtlDel, listener.SafeHandle, 0, 0); // a closed socket has left the set by itself: nothing to do then
         Remove(acceptor.Token);
     }
 
@@ -97,7 +97,7 @@ internal sealed class ReadinessLoop
     // Round robin: each new socket goes to the next loop.
     private static ReadinessLoop NextLoop() => s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
 
-    private bool Add(Socket socket, object target, uint events, out ulong token)
+    private bool Add(SafeSocketHandle socket, object target, uint events, out ulong token)
     {
         int slot;
         lock (_lock)
@@ -133,9 +133,8 @@ internal sealed class ReadinessLoop
 
     /// <summary>epoll_ctl on the socket's descriptor, held open for the call as .NET's own calls do; -1 when the socket
     /// is already closed.</summary>
-    private int Control(int op, Socket socket, uint events, ulong token)
+    private int Control(int op, SafeSocketHandle handle, uint events, ulong token)
     {
-        var handle = socket.SafeHandle;
         var added = false;
         try
         {

@@ -1,7 +1,7 @@
-// Non-blocking recv/send straight to libc, for the sockets a ReadinessLoop serves (Linux). .NET's Receive/Send need
-// the socket marked non-blocking through Socket.Blocking, and that creates a SocketAsyncContext with its three lock
-// objects (≈220 bytes) for every socket, which these sockets never use: at 10,000 idle clients that is a tenth of
-// their memory. The SafeHandle parameters keep the descriptor alive across each call, as .NET's own calls do.
+// Non-blocking recv/send (and accept, options, addresses) straight to libc, for the sockets a ReadinessLoop serves
+// (Linux). .NET's Receive/Send need the socket marked non-blocking through Socket.Blocking, and that creates a
+// SocketAsyncContext with its three lock objects (≈220 bytes) for every socket, which these sockets never use: at
+// 10,000 idle clients that is a tenth of their memory. The SafeHandle parameters keep the descriptor alive across each call, as .NET's own calls do.
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -24,18 +24,18 @@ internal static class SocketCalls
         }
     }
 
-    /// <summary>A socket's non-blocking receive: through libc when it is on a loop (<paramref name="viaLibc"/>),
-    /// through .NET otherwise (.NET then knows it as non-blocking).</summary>
-    public static int Receive(Socket socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+    /// <summary>A socket's non-blocking receive: through libc when it is on a loop (<paramref name="socket"/> is then
+    /// unused, and null for an accepted client), through .NET otherwise (.NET then knows it as non-blocking).</summary>
+    public static int Receive(SafeSocketHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
         viaLibc
-            ? Receive(socket.SafeHandle, array, offset, count, out error)
-            : socket.Receive(array, offset, count, SocketFlags.None, out error);
+            ? Receive(handle, array, offset, count, out error)
+            : socket!.Receive(array, offset, count, SocketFlags.None, out error);
 
-    /// <summary>A socket's non-blocking send, chosen as <see cref="Receive(Socket, bool, byte[], int, int, out SocketError)"/>.</summary>
-    public static int Send(Socket socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+    /// <summary>A socket's non-blocking send, chosen as <see cref="Receive(SafeSocketHandle, Socket?, bool, byte[], int, int, out SocketError)"/>.</summary>
+    public static int Send(SafeSocketHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
         viaLibc
-            ? Send(socket.SafeHandle, array, offset, count, out error)
-            : socket.Send(array, offset, count, SocketFlags.None, out error);
+            ? Send(handle, array, offset, count, out error)
+            : socket!.Send(array, offset, count, SocketFlags.None, out error);
 
     /// <summary>recv(2): bytes read (0 at the peer's FIN), or 0 with <paramref name="error"/> set.</summary>
     private static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
@@ -57,12 +57,12 @@ internal static class SocketCalls
         return Outcome(sent, out error);
     }
 
-    /// <summary>accept4(2) on a listening socket made non-blocking by <see cref="TrySetNonBlocking"/>: the connection,
-    /// or null with <paramref name="error"/> set (WouldBlock: the backlog is empty). .NET's Accept on a listener it
-    /// knows as non-blocking gives every accepted socket that mode too, and with it a SocketAsyncContext (≈150 bytes
-    /// per client) that these sockets never use. The price: <c>new Socket(handle)</c> reads the socket's type, addresses
-    /// and mode back from the kernel (seven small syscalls per login).</summary>
-    public static Socket? Accept(SafeHandle listener, out SocketError error)
+    /// <summary>accept4(2) on a listening socket made non-blocking by <see cref="TrySetNonBlocking"/>: the connection's
+    /// descriptor, or null with <paramref name="error"/> set (WouldBlock: the backlog is empty). No Socket object: .NET's
+    /// Accept on a listener it knows as non-blocking gives every accepted socket that mode too, and with it a
+    /// SocketAsyncContext (≈150 bytes per client), and <c>new Socket(handle)</c> costs 112 bytes and seven syscalls per
+    /// login (type, addresses, mode); a client on a loop needs none of it (see SocketPipe).</summary>
+    public static SafeSocketHandle? Accept(SafeHandle listener, out SocketError error)
     {
         var fd = accept4(listener, 0, 0, CloseOnExec);
         if (fd < 0)
@@ -78,16 +78,48 @@ internal static class SocketCalls
             return null;
         }
         error = SocketError.Success;
-        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        return new SafeSocketHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>TCP_NODELAY and SO_KEEPALIVE on a descriptor without a Socket object (see <see cref="SocketTuning"/>).</summary>
+    public static void Tune(SafeSocketHandle socket)
+    {
+        var on = 1;
+        if (setsockopt(socket, IpProtoTcp, TcpNoDelay, ref on, sizeof(int)) != 0 ||
+            setsockopt(socket, SolSocket, SoKeepAlive, ref on, sizeof(int)) != 0)
+            throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
+    }
+
+    /// <summary>The peer's (<paramref name="peer"/>) or our own address of a connected descriptor; null once it is closed
+    /// or when it is not an IP socket.</summary>
+    public static System.Net.IPEndPoint? EndPoint(SafeSocketHandle socket, bool peer)
+    {
+        var address = new System.Net.SocketAddress(AddressFamily.InterNetworkV6); // room for either family
+        var length = address.Size;
+        int result;
         try
         {
-            return new Socket(handle);
+            result = peer
+                ? getpeername(socket, ref address.Buffer.Span[0], ref length)
+                : getsockname(socket, ref address.Buffer.Span[0], ref length);
         }
-        catch
+        catch (ObjectDisposedException)
         {
-            handle.Dispose();
-            throw;
+            return null;
         }
+        if (result != 0)
+            return null;
+        address.Size = length;
+        return address.Family is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6
+            ? (System.Net.IPEndPoint)new System.Net.IPEndPoint(System.Net.IPAddress.Any, 0).Create(address)
+            : null;
+    }
+
+    /// <summary>shutdown(2) of the sending side: the peer reads EOF once what was sent has arrived.</summary>
+    public static void ShutdownSend(SafeSocketHandle socket)
+    {
+        try { shutdown(socket, ShutWrite); }
+        catch (ObjectDisposedException) { }
     }
 
     private static int Outcome(nint result, out SocketError error)
@@ -117,6 +149,7 @@ internal static class SocketCalls
     private const int GetFlags = 3, SetFlags = 4, NonBlocking = 0x800; // F_GETFL, F_SETFL, O_NONBLOCK
     private const int NoSignal = 0x4000;                               // MSG_NOSIGNAL
     private const int CloseOnExec = 0x80000;                           // SOCK_CLOEXEC
+    private const int IpProtoTcp = 6, TcpNoDelay = 1, SolSocket = 1, SoKeepAlive = 9, ShutWrite = 1;
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint recv(SafeHandle socket, ref byte buffer, nuint length, int flags);
@@ -129,4 +162,16 @@ internal static class SocketCalls
 
     [DllImport("libc", SetLastError = true)]
     private static extern int fcntl(SafeHandle socket, int command, int argument);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setsockopt(SafeHandle socket, int level, int name, ref int value, int length);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int getpeername(SafeHandle socket, ref byte address, ref int length);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int getsockname(SafeHandle socket, ref byte address, ref int length);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int shutdown(SafeHandle socket, int how);
 }

@@ -16,7 +16,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
     private const int MinimumBufferSize = 4096;
 
-    private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle;
+    private Socket? _socket;     // null for an accepted client on a loop: everything goes through _handle (SocketCalls)
 
     private ManualResetValueTaskSourceCore<ReadResult> _source; // RunContinuationsAsynchronously stays false: inline
     private readonly ReadinessLoop? _loop;                      // epoll: arrivals call OnReadable, no wait to start
@@ -42,14 +43,20 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>True while a readiness loop delivers this socket's arrivals (tests: closing must end it).</summary>
     internal bool ReadinessRegistered => _loop is not null && _loop.Holds(this);
 
-    public SocketReader(Socket socket, bool useReadinessLoop = true)
+    /// <summary><paramref name="socket"/> may be null only with <paramref name="useReadinessLoop"/>; if the loop then
+    /// refuses the socket, the owner gives one through <see cref="UseSocket"/> before any read.</summary>
+    public SocketReader(SafeSocketHandle handle, Socket? socket, bool useReadinessLoop = true)
     {
+        _handle = handle;
         _socket = socket;
         // Non-blocking before the loop may report anything; SocketPipe marks the rest through .NET.
-        if (useReadinessLoop && ReadinessLoop.Enabled && SocketCalls.TrySetNonBlocking(socket.SafeHandle) &&
-            ReadinessLoop.TryRegister(socket, this, out var loop, out _))
+        if (useReadinessLoop && ReadinessLoop.Enabled && SocketCalls.TrySetNonBlocking(handle) &&
+            ReadinessLoop.TryRegister(handle, this, out var loop, out _))
             _loop = loop;
     }
+
+    /// <summary>The socket object for reads off the loop (zero-byte receives, .NET's non-blocking mode).</summary>
+    internal void UseSocket(Socket socket) => _socket = socket;
 
     /// <summary>True while the reader holds a pooled array (tests: an idle client must hold none).</summary>
     internal bool HoldsBuffer
@@ -187,7 +194,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         bool pending;
         try
         {
-            pending = _socket.ReceiveAsync(wait);
+            pending = _socket!.ReceiveAsync(wait);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
         {
@@ -211,7 +218,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
         var writable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _writable, writable);
         // The loop's first event may have come before the waiter existed: look once.
-        if (_socket.Poll(0, SelectMode.SelectWrite) || _socket.Poll(0, SelectMode.SelectError))
+        if (_socket!.Poll(0, SelectMode.SelectWrite) || _socket.Poll(0, SelectMode.SelectError)) // connects: a Socket
             writable.TrySetResult();
         await writable.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _writable, null);
@@ -336,7 +343,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             SocketError error;
             try
             {
-                received = SocketCalls.Receive(_socket, viaLibc: _loop is not null, array, offset, free, out error);
+                received = SocketCalls.Receive(_handle, _socket, viaLibc: _loop is not null, array, offset, free, out error);
             }
             catch (ObjectDisposedException)
             {

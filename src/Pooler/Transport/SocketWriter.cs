@@ -12,7 +12,7 @@ using System.Threading.Tasks.Sources;
 namespace Tuki.Pool.Pooler.Transport;
 
 // Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
-internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed class SocketWriter(SafeSocketHandle handle, Socket? socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
 {
     private const int MinimumBufferSize = 4096;
 
@@ -225,7 +225,7 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
             SocketError error;
             try
             {
-                sent = SocketCalls.Send(socket, viaLibc: onLoop, array, offset, end - offset, out error);
+                sent = SocketCalls.Send(handle, socket, viaLibc: onLoop, array, offset, end - offset, out error);
             }
             catch (ObjectDisposedException)
             {
@@ -260,7 +260,7 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
         bool pending;
         try
         {
-            pending = socket.SendAsync(args);
+            pending = socket!.SendAsync(args); // off the loop there is always a Socket
         }
         catch (Exception ex) when (ex is ObjectDisposedException or SocketException)
         {
@@ -367,6 +367,11 @@ internal sealed class SocketWriter(Socket socket, bool onLoop = false) : PipeWri
 
     private void ShutdownSend()
     {
+        if (socket is null)
+        {
+            SocketCalls.ShutdownSend(handle);
+            return;
+        }
         try { socket.Shutdown(SocketShutdown.Send); }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException) { }
     }

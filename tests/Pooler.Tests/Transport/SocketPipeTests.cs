@@ -37,10 +37,71 @@ public sealed class EpollSocketPipeTests : SocketPipeTests
         var echo = new byte[4];
         Assert.Equal(4, await _peer.ReceiveAsync(echo));
 
-        Assert.True(_client.Socket.Blocking);
+        Assert.True(_client.Socket!.Blocking);
         var context = typeof(SafeSocketHandle).GetField("_asyncContext", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
         Assert.NotNull(context); // the runtime's field; if it is renamed, this test needs the new name
         Assert.Null(context.GetValue(_client.Socket.SafeHandle));
+    }
+}
+
+/// <summary>A client accepted on the loop is known by its descriptor only (no Socket object): bytes, addresses, the
+/// half-close of Complete and the close of Dispose all go through SocketCalls.</summary>
+public sealed class AcceptedDescriptorPipeTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AcceptedDescriptor_CarriesBytes_ReportsAddresses_AndClosesBothWays()
+    {
+        if (!ReadinessLoop.Enabled)
+            return; // the descriptor-only pipe exists only on a loop
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        Assert.True(SocketCalls.TrySetNonBlocking(listener.SafeHandle));
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.LocalEndPoint!);
+        SafeSocketHandle? handle = null;
+        for (var i = 0; i < 100 && handle is null; i++)
+        {
+            handle = SocketCalls.Accept(listener.SafeHandle, out var error);
+            if (handle is null)
+            {
+                Assert.Equal(SocketError.WouldBlock, error);
+                await Task.Delay(10);
+            }
+        }
+        Assert.NotNull(handle);
+        using var pipe = Connection.FromAccepted(handle);
+
+        Assert.Null(pipe.Socket);
+        Assert.True(pipe.ReadinessRegistered);
+        Assert.Equal(peer.LocalEndPoint, pipe.RemoteEndPoint);
+        Assert.Equal(peer.RemoteEndPoint, pipe.LocalEndPoint);
+
+        await peer.SendAsync("ping"u8.ToArray());
+        var read = await pipe.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.Equal("ping"u8.ToArray(), read.Buffer.ToArray());
+        pipe.Input.AdvanceTo(read.Buffer.End);
+
+        await pipe.Output.WriteAsync("pong"u8.ToArray());
+        await pipe.Output.CompleteAsync(); // half-close: the peer reads the bytes, then EOF
+        var received = new byte[8];
+        var total = 0;
+        int n;
+        while ((n = await peer.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(Limit)) > 0)
+            total += n;
+        Assert.Equal("pong"u8.ToArray(), received[..total]);
+
+        await peer.SendAsync("more"u8.ToArray()); // our receive side is still open
+        read = await pipe.Input.ReadAsync().AsTask().WaitAsync(Limit);
+        Assert.Equal("more"u8.ToArray(), read.Buffer.ToArray());
+        pipe.Input.AdvanceTo(read.Buffer.End);
+
+        pipe.Dispose();
+        Assert.True(handle.IsClosed);
+        Assert.False(pipe.ReadinessRegistered);
+        Assert.Null(pipe.RemoteEndPoint);
     }
 }
 
