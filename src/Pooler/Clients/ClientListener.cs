@@ -121,7 +121,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
         {
             if (_acceptor is null)
                 return; // stopped meanwhile
-            SafeSocketHandle? accepted;
+            SocketDescriptor? accepted;
             SocketError error;
             try
             {

@@ -44,7 +44,7 @@ public sealed partial class ClientSession
         if (canceled && DrainDue())
             throw new PgErrorException(PgErrors.Shutdown());
         if (canceled && Volatile.Read(ref _idleTimedOut))
-            throw new PgErrorException(PgErrors.IdleInTransactionTimeout(_idleTransactionTimeout));
+            throw new PgErrorException(PgErrors.IdleInTransactionTimeout(IdleTransactionTimeout));
         if (canceled || Volatile.Read(ref _serverLost))
             return ClientExit.ServerLost;
         return completed ? ClientExit.Gone : null;
@@ -230,11 +230,12 @@ public sealed partial class ClientSession
     };
 
     /// <summary>The server rented for the next transaction: syncs session settings, starts the pump.</summary>
-    private void BindServer(ServerConnection server, long waitStarted)
+    private void BindServer(ServerConnection server)
     {
-        OnServerBound(waitStarted);
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
         lock (_sync)
         {
+            OnServerBoundLocked(now);
             _server = server;
             _pendingReplies = 0;
             _unsynced = false;

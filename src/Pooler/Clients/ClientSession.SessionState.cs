@@ -26,8 +26,14 @@ public sealed partial class ClientSession
         "UNION ALL SELECT 'role', current_setting('role') WHERE current_setting('role') <> 'none'";
 
     private PoolMode _mode = PoolMode.Transaction;
-    private PinningPolicy _pinning;
-    private string _resetQuery = "DISCARD ALL";
+    // The pool's rules as configured when this client logged in, shared with every client of that pool: one reference
+    // each instead of a copy of every value (an idle client is smaller by the difference). Null before login.
+    private PoolConfig? _rules;
+    private PinningPolicy Pinning => _rules!.Pinning;
+    private string ResetQuery => _rules!.ResetQuery;
+    private TimeSpan IdleTransactionTimeout => _rules?.Timeouts.IdleTransaction ?? TimeSpan.Zero;
+    private TimeSpan QueryTimeout => _rules?.Timeouts.Query ?? TimeSpan.Zero;
+    private int MaxPreparedStatements => _rules?.MaxPreparedStatements ?? 0;
     private bool _inspect;             // look at SQL text: transaction and statement modes
     private bool _pinned;              // keeps its server until it disconnects
     private bool _settingsChanged;     // this binding ran a session SET: read settings back before release
@@ -40,12 +46,10 @@ public sealed partial class ClientSession
     private bool HoldsServer => _pinned || _mode == PoolMode.Session;
 
     // pool.timeouts.idle_transaction: a client that holds a server inside a transaction and sends nothing.
-    private TimeSpan _idleTransactionTimeout;
     private long _idleInTransactionSince;   // Stopwatch timestamp of the ReadyForQuery 'T'/'E' it went quiet after
     private bool _idleTimedOut;
 
     // pool.timeouts.query: a query running longer is cancelled on the server (the client gets PostgreSQL's 57014).
-    private TimeSpan _queryTimeout;
     private long _cancelledQueryAt;
 
     /// <summary>Called about once a second for every client: cancels a query running past pool.timeouts.query, and
@@ -53,21 +57,21 @@ public sealed partial class ClientSession
     /// back and sends FATAL 25P03, as PostgreSQL's own setting would).</summary>
     public void CheckTimeouts(long now)
     {
-        if (_idleTransactionTimeout <= TimeSpan.Zero && _queryTimeout <= TimeSpan.Zero)
+        if (IdleTransactionTimeout <= TimeSpan.Zero && QueryTimeout <= TimeSpan.Zero)
             return;
         bool cancel = false, cut = false;
         lock (_sync)
         {
             if (_clientGone || _server is null)
                 return;
-            if (_queryTimeout > TimeSpan.Zero && _querySentAt != 0 && _cancelledQueryAt != _querySentAt
-                && System.Diagnostics.Stopwatch.GetElapsedTime(_querySentAt, now) > _queryTimeout)
+            if (QueryTimeout > TimeSpan.Zero && _querySentAt != 0 && _cancelledQueryAt != _querySentAt
+                && System.Diagnostics.Stopwatch.GetElapsedTime(_querySentAt, now) > QueryTimeout)
             {
                 _cancelledQueryAt = _querySentAt;
                 cancel = true;
             }
-            else if (_idleTransactionTimeout > TimeSpan.Zero && _idleInTransactionSince != 0 && _pendingReplies == 0
-                && System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) > _idleTransactionTimeout)
+            else if (IdleTransactionTimeout > TimeSpan.Zero && _idleInTransactionSince != 0 && _pendingReplies == 0
+                && System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) > IdleTransactionTimeout)
             {
                 _idleInTransactionSince = 0;
                 _idleTimedOut = true;
@@ -76,25 +80,21 @@ public sealed partial class ClientSession
         }
         if (cancel)
         {
-            _context.Logger.LogInformation("Client {Client}: query running over {Timeout} (pool.timeouts.query), cancelled", _connection.RemoteEndPoint, _queryTimeout);
+            _context.Logger.LogInformation("Client {Client}: query running over {Timeout} (pool.timeouts.query), cancelled", _connection.RemoteEndPoint, QueryTimeout);
             _ = ForwardCancelAsync();
         }
         if (cut)
         {
-            _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.RemoteEndPoint, _idleTransactionTimeout);
+            _context.Logger.LogInformation("Client {Client} idle in a transaction for over {Timeout}: disconnected", _connection.RemoteEndPoint, IdleTransactionTimeout);
             _input.CancelPendingRead();
         }
     }
 
     private void ApplyPoolRules(PoolConfig pool)
     {
-        _idleTransactionTimeout = pool.Timeouts.IdleTransaction;
-        _queryTimeout = pool.Timeouts.Query;
+        _rules = pool;
         _mode = pool.Mode;
-        _pinning = pool.Pinning;
-        _resetQuery = pool.ResetQuery;
         _inspect = pool.Mode != PoolMode.Session;
-        _maxPreparedStatements = pool.MaxPreparedStatements;
         _rewriteStatements = _inspect && pool.MaxPreparedStatements > 0;
         if (_desired is not null)
             _desired = _pool!.ShareSettings(_desired);
@@ -114,7 +114,7 @@ public sealed partial class ClientSession
                 $"Database \"{_database}\" uses pool.mode: statement, where each statement runs on its own; use transaction mode for multi-statement transactions.");
         if (traits.Has(SqlTrait.NeedsPin) && !_pinned)
         {
-            if (_pinning == PinningPolicy.Error)
+            if (Pinning == PinningPolicy.Error)
                 return RaiseSql($"{traits.PinFeature} cannot be used through the pooler in {EnumSpellings.NameOf(_mode)} mode",
                     $"It needs a server connection of its own, and database \"{_database}\" has pool.pinning: error. Set pool.pinning: pin to keep such a client on one server, or use session mode.");
             if (!_pool!.TryPin())
@@ -260,7 +260,7 @@ public sealed partial class ClientSession
         {
             if (reset)
             {
-                if (await server.ExecuteAsync(_resetQuery, timeout.Token).ConfigureAwait(false) is { } error)
+                if (await server.ExecuteAsync(ResetQuery, timeout.Token).ConfigureAwait(false) is { } error)
                 {
                     _context.Logger.LogWarning("reset_query failed on {Server}: {Error}; closing it", server, error.Message);
                     return false;

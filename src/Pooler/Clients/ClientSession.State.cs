@@ -75,34 +75,31 @@ public sealed partial class ClientSession
         }
     }
 
-    /// <summary>First message of a transaction: the client now waits (for RESUME when paused, then for a server).
-    /// Returns the timestamp the wait started.</summary>
-    private async ValueTask<long> BeginWaitingAsync()
+    /// <summary>First message of a transaction: the client now waits (for RESUME when paused, then for a server)
+    /// from <see cref="_stateSince"/> on. No result: the client loop's state machine then needs no awaiter of its own
+    /// for this call (an idle client's box is smaller).</summary>
+    private async ValueTask BeginWaitingAsync()
     {
-        var started = Stopwatch.GetTimestamp();
         lock (_sync)
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
-            SetStateLocked(ClientState.Waiting);
+            _state = ClientState.Waiting;
+            _stateSince = Stopwatch.GetTimestamp(); // even if it was waiting already: this wait starts now
         }
         var gate = _pool!.Group.WaitUntilResumedAsync(_context.Shutdown);
         if (!gate.IsCompleted)
             await gate.ConfigureAwait(false);
-        return started;
     }
 
-    /// <summary>A server is bound: the wait is over, the transaction starts.</summary>
-    private void OnServerBound(long waitStarted)
+    /// <summary>A server is bound at <paramref name="now"/>: the wait is over, the transaction starts. Caller holds
+    /// <see cref="_sync"/>.</summary>
+    private void OnServerBoundLocked(long now)
     {
-        var now = Stopwatch.GetTimestamp();
-        _stats!.Waited(now - waitStarted);
-        lock (_sync)
-        {
-            _boundAt = now;
-            _querySentAt = 0;
-            SetStateLocked(ClientState.Active);
-        }
+        _stats!.Waited(now - _stateSince);
+        _boundAt = now;
+        _querySentAt = 0;
+        SetStateLocked(ClientState.Active, now);
     }
 
     /// <summary>A request that owes a ReadyForQuery was forwarded. Caller holds <see cref="_sync"/>.</summary>
@@ -127,13 +124,14 @@ public sealed partial class ClientSession
     private void OnTransactionReleased()
     {
         bool drain;
+        var now = Stopwatch.GetTimestamp();
         lock (_sync)
         {
             if (_boundAt != 0)
-                _stats!.TransactionDone(Stopwatch.GetTimestamp() - _boundAt);
+                _stats!.TransactionDone(now - _boundAt);
             _boundAt = 0;
             if (_state != ClientState.Closing)
-                SetStateLocked(ClientState.Idle);
+                SetStateLocked(ClientState.Idle, now);
             drain = _draining;
         }
         if (drain)
@@ -192,12 +190,12 @@ public sealed partial class ClientSession
         return ReleaseOnExitAsync(exit);
     }
 
-    private void SetStateLocked(ClientState state)
+    private void SetStateLocked(ClientState state, long now = 0)
     {
         if (_state == state)
             return;
         _state = state;
-        _stateSince = Stopwatch.GetTimestamp();
+        _stateSince = now != 0 ? now : Stopwatch.GetTimestamp();
     }
 }
 

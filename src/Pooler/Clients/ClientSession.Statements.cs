@@ -21,7 +21,6 @@ public sealed partial class ClientSession
 
     private bool _rewriteStatements;                     // off in session mode, or with 0 configured (set at login)
     private ClientStatements? _statements;               // the client's names: created at its first named Parse
-    private int _maxPreparedStatements;
     // Created at the first Parse or Close sent: a client that never sends one (simple queries, or idle since login)
     // holds no queue.
     private Queue<ExpectedReply>? _expected;
@@ -208,7 +207,7 @@ public sealed partial class ClientSession
         }
     }
 
-    private ServerStatementCache ServerCache() => _server!.Statements ??= new ServerStatementCache(Math.Max(1, _maxPreparedStatements));
+    private ServerStatementCache ServerCache() => _server!.Statements ??= new ServerStatementCache(Math.Max(1, MaxPreparedStatements));
 
     /// <summary>Copies the frame with the name at [offset, offset+length) of its body replaced; a frame too big to
     /// hold whole streams on from there.</summary>

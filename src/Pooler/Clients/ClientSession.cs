@@ -25,8 +25,9 @@ public sealed partial class ClientSession
     private int _processId;
 
     // Binding state: which server this client holds and what it still owes. Guarded by _sync; the client loop and
-    // the server pump are the two threads that meet here.
-    private readonly Lock _sync = new();
+    // the server pump are the two threads that meet here. _sync is the session itself (nothing else locks on it): a
+    // Lock object would cost each of thousands of idle clients 40 bytes for a lock that is rarely contended.
+    private object _sync => this;
     private ServerConnection? _server;
     private int _pendingReplies;   // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back yet
     private bool _unsynced;        // extended-protocol messages sent since the last Sync
@@ -51,95 +52,108 @@ public sealed partial class ClientSession
     public async Task RunAsync()
     {
         var admitted = _context.AdmitClient();
+        var failed = false;
+        PgError? fatal = null;
         try
         {
-            if (!await LoginAsync(admitted).ConfigureAwait(false))
-                return;
-            if (_isAdmin)
+            try
             {
-                await RunAdminAsync().ConfigureAwait(false);
-                return;
-            }
-            // The client loop (see Forwarding) runs in this method's own state machine rather than in a method it
-            // awaits: an idle client then holds one async box instead of two (≈180 B less for each of thousands).
-            ClientExit? exit = null;
-            while (exit is null)
-            {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                var (canceled, completed) = (result.IsCanceled, result.IsCompleted); // not the whole result: it would live in the box
-                PipeWriter? flushTarget = null;
-                ForwardStep step;
-                try
+                if (!await LoginAsync(admitted).ConfigureAwait(false))
+                    return;
+                if (_isAdmin)
                 {
-                    while ((step = ForwardFrames(ref buffer, ref flushTarget)) is ForwardStep.NeedServer or ForwardStep.WaitForReplies or ForwardStep.AnswerLocally)
+                    await RunAdminAsync().ConfigureAwait(false);
+                    return;
+                }
+                // The client loop (see Forwarding) runs in this method's own state machine rather than in a method it
+                // awaits: an idle client then holds one async box instead of two (≈180 B less for each of thousands).
+                ClientExit? exit = null;
+                while (exit is null)
+                {
+                    var result = await _input.ReadAsync().ConfigureAwait(false);
+                    var buffer = result.Buffer;
+                    var (canceled, completed) = (result.IsCanceled, result.IsCompleted); // not the whole result: it would live in the box
+                    PipeWriter? flushTarget = null;
+                    ForwardStep step;
+                    try
                     {
-                        if (Volatile.Read(ref _serverLost))
+                        while ((step = ForwardFrames(ref buffer, ref flushTarget)) is ForwardStep.NeedServer or ForwardStep.WaitForReplies or ForwardStep.AnswerLocally)
                         {
-                            step = ForwardStep.ServerLost;
-                            break;
-                        }
-                        if (step == ForwardStep.NeedServer)
-                        {
-                            // Here rather than in an async method of its own: this state machine holds the awaits,
-                            // so waiting for a server allocates nothing. The previous binding's pump may still be
-                            // flushing its last ReadyForQuery to the client.
-                            await TakePump().ConfigureAwait(false);
-                            var waitStarted = await BeginWaitingAsync().ConfigureAwait(false);
-                            IPooledConnection rented;
-                            try
+                            if (Volatile.Read(ref _serverLost))
                             {
-                                rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
+                                step = ForwardStep.ServerLost;
+                                break;
                             }
-                            catch (Exception ex) when (RentError(ex) is { } error)
+                            if (step == ForwardStep.NeedServer)
                             {
-                                throw new PgErrorException(error);
+                                // Here rather than in an async method of its own: this state machine holds the awaits,
+                                // so waiting for a server allocates nothing. The previous binding's pump may still be
+                                // flushing its last ReadyForQuery to the client.
+                                await TakePump().ConfigureAwait(false);
+                                await BeginWaitingAsync().ConfigureAwait(false);
+                                IPooledConnection rented;
+                                try
+                                {
+                                    rented = await _pool!.RentAsync().ConfigureAwait(false); // shutdown ends the wait via AbandonWaiters
+                                }
+                                catch (Exception ex) when (RentError(ex) is { } error)
+                                {
+                                    throw new PgErrorException(error);
+                                }
+                                BindServer((ServerConnection)rented);
                             }
-                            BindServer((ServerConnection)rented, waitStarted);
-                        }
-                        else if (step == ForwardStep.AnswerLocally)
-                            await AnswerLocallyAsync().ConfigureAwait(false);
-                        else
-                        {
-                            // The Parse we wait for may still sit in our unflushed output.
-                            if (flushTarget is not null)
-                                await FlushServerAsync(flushTarget).ConfigureAwait(false);
-                            flushTarget = null;
-                            await WaitForRepliesAsync().ConfigureAwait(false);
+                            else if (step == ForwardStep.AnswerLocally)
+                                await AnswerLocallyAsync().ConfigureAwait(false);
+                            else
+                            {
+                                // The Parse we wait for may still sit in our unflushed output.
+                                if (flushTarget is not null)
+                                    await FlushServerAsync(flushTarget).ConfigureAwait(false);
+                                flushTarget = null;
+                                await WaitForRepliesAsync().ConfigureAwait(false);
+                            }
                         }
                     }
-                }
-                finally
-                {
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                }
+                    finally
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                    }
 
-                if (flushTarget is not null && step != ForwardStep.ServerLost)
-                    await FlushServerAsync(flushTarget).ConfigureAwait(false);
-                exit = ExitAfter(step, canceled, completed);
+                    if (flushTarget is not null && step != ForwardStep.ServerLost)
+                        await FlushServerAsync(flushTarget).ConfigureAwait(false);
+                    exit = ExitAfter(step, canceled, completed);
+                }
+                await ExitAsync(exit.Value).ConfigureAwait(false);
             }
-            await ExitAsync(exit.Value).ConfigureAwait(false);
-        }
-        catch (PgErrorException ex)
-        {
-            // Finish with the server first: after that nothing else writes to the client.
-            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
-            await SendFatalAsync(ex.Error).ConfigureAwait(false);
-        }
-        catch (ProtocolViolationException ex)
-        {
-            _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.RemoteEndPoint, ex.Message);
-            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
-            await SendFatalAsync(PgErrors.ProtocolViolation(ex.Message)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
-        {
-            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            _context.Logger.LogError(ex, "Client session {Client} failed", _connection.RemoteEndPoint);
-            await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
+            catch (PgErrorException ex)
+            {
+                failed = true;
+                fatal = ex.Error;
+            }
+            catch (ProtocolViolationException ex)
+            {
+                _context.Logger.LogInformation("Client {Client} sent invalid data: {Problem}", _connection.RemoteEndPoint, ex.Message);
+                failed = true;
+                fatal = PgErrors.ProtocolViolation(ex.Message);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or System.Net.Sockets.SocketException)
+            {
+                failed = true;
+            }
+            catch (Exception ex)
+            {
+                _context.Logger.LogError(ex, "Client session {Client} failed", _connection.RemoteEndPoint);
+                failed = true;
+            }
+            // Outside the catch blocks: an await there would keep the exception in the state machine's box, which
+            // every idle client holds.
+            if (failed)
+            {
+                // Finish with the server first: after that nothing else writes to the client.
+                await ExitAsync(ClientExit.Gone).ConfigureAwait(false);
+                if (fatal is not null)
+                    await SendFatalAsync(fatal).ConfigureAwait(false);
+            }
         }
         finally
         {

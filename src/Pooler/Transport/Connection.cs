@@ -14,7 +14,7 @@ public static class Connection
     }
 
     /// <summary>A connection accepted on a readiness loop (<see cref="SocketCalls.Accept"/>): no Socket object.</summary>
-    internal static SocketPipe FromAccepted(SafeSocketHandle accepted)
+    internal static SocketPipe FromAccepted(SocketDescriptor accepted)
     {
         SocketCalls.Tune(accepted);
         return new SocketPipe(accepted);

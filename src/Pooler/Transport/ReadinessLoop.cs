@@ -45,7 +45,7 @@ internal sealed class ReadinessLoop
 
     /// <summary>Registers <paramref name="socket"/> (edge-triggered) on one of the loops; false when there is none
     /// or the kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
-    public static bool TryRegister(SafeSocketHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
+    public static bool TryRegister(SafeHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
     {
         loop = null;
         token = 0;
@@ -97,7 +97,7 @@ internal sealed class ReadinessLoop
     // Round robin: each new socket goes to the next loop.
     private static ReadinessLoop NextLoop() => s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
 
-    private bool Add(SafeSocketHandle socket, object target, uint events, out ulong token)
+    private bool Add(SafeHandle socket, object target, uint events, out ulong token)
     {
         int slot;
         lock (_lock)
@@ -133,7 +133,7 @@ internal sealed class ReadinessLoop
 
     /// <summary>epoll_ctl on the socket's descriptor, held open for the call as .NET's own calls do; -1 when the socket
     /// is already closed.</summary>
-    private int Control(int op, SafeSocketHandle handle, uint events, ulong token)
+    private int Control(int op, SafeHandle handle, uint events, ulong token)
     {
         var added = false;
         try

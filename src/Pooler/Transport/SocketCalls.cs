@@ -26,13 +26,13 @@ internal static class SocketCalls
 
     /// <summary>A socket's non-blocking receive: through libc when it is on a loop (<paramref name="socket"/> is then
     /// unused, and null for an accepted client), through .NET otherwise (.NET then knows it as non-blocking).</summary>
-    public static int Receive(SafeSocketHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+    public static int Receive(SafeHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
         viaLibc
             ? Receive(handle, array, offset, count, out error)
             : socket!.Receive(array, offset, count, SocketFlags.None, out error);
 
-    /// <summary>A socket's non-blocking send, chosen as <see cref="Receive(SafeSocketHandle, Socket?, bool, byte[], int, int, out SocketError)"/>.</summary>
-    public static int Send(SafeSocketHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
+    /// <summary>A socket's non-blocking send, chosen as <see cref="Receive(SafeHandle, Socket?, bool, byte[], int, int, out SocketError)"/>.</summary>
+    public static int Send(SafeHandle handle, Socket? socket, bool viaLibc, byte[] array, int offset, int count, out SocketError error) =>
         viaLibc
             ? Send(handle, array, offset, count, out error)
             : socket!.Send(array, offset, count, SocketFlags.None, out error);
@@ -62,7 +62,7 @@ internal static class SocketCalls
     /// Accept on a listener it knows as non-blocking gives every accepted socket that mode too, and with it a
     /// SocketAsyncContext (≈150 bytes per client), and <c>new Socket(handle)</c> costs 112 bytes and seven syscalls per
     /// login (type, addresses, mode); a client on a loop needs none of it (see SocketPipe).</summary>
-    public static SafeSocketHandle? Accept(SafeHandle listener, out SocketError error)
+    public static SocketDescriptor? Accept(SafeHandle listener, out SocketError error)
     {
         var fd = accept4(listener, 0, 0, CloseOnExec);
         if (fd < 0)
@@ -78,11 +78,11 @@ internal static class SocketCalls
             return null;
         }
         error = SocketError.Success;
-        return new SafeSocketHandle(fd, ownsHandle: true);
+        return new SocketDescriptor(fd);
     }
 
     /// <summary>TCP_NODELAY and SO_KEEPALIVE on a descriptor without a Socket object (see <see cref="SocketTuning"/>).</summary>
-    public static void Tune(SafeSocketHandle socket)
+    public static void Tune(SafeHandle socket)
     {
         var on = 1;
         if (setsockopt(socket, IpProtoTcp, TcpNoDelay, ref on, sizeof(int)) != 0 ||
@@ -92,7 +92,7 @@ internal static class SocketCalls
 
     /// <summary>The peer's (<paramref name="peer"/>) or our own address of a connected descriptor; null once it is closed
     /// or when it is not an IP socket.</summary>
-    public static System.Net.IPEndPoint? EndPoint(SafeSocketHandle socket, bool peer)
+    public static System.Net.IPEndPoint? EndPoint(SafeHandle socket, bool peer)
     {
         var address = new System.Net.SocketAddress(AddressFamily.InterNetworkV6); // room for either family
         var length = address.Size;
@@ -116,7 +116,7 @@ internal static class SocketCalls
     }
 
     /// <summary>shutdown(2) of the sending side: the peer reads EOF once what was sent has arrived.</summary>
-    public static void ShutdownSend(SafeSocketHandle socket)
+    public static void ShutdownSend(SafeHandle socket)
     {
         try { shutdown(socket, ShutWrite); }
         catch (ObjectDisposedException) { }
@@ -158,7 +158,7 @@ internal static class SocketCalls
     private static extern nint send(SafeHandle socket, ref byte buffer, nuint length, int flags);
 
     [DllImport("libc", SetLastError = true)]
-    private static extern nint accept4(SafeHandle socket, nint address, nint addressLength, int flags);
+    private static extern int accept4(SafeHandle socket, nint address, nint addressLength, int flags);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int fcntl(SafeHandle socket, int command, int argument);

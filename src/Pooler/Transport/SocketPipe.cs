@@ -2,16 +2,17 @@
 // two Pipes, two receive/send loops and their event args per socket and four pipe hand-offs per message; here the
 // session's reads and writes go straight to the socket (SocketReader, SocketWriter), readiness comes from the epoll
 // loops (ReadinessLoop), and an idle socket holds no buffer. An accepted client on a loop has no Socket object at all,
-// only its descriptor (SafeSocketHandle): 112 bytes and seven syscalls per login less (see SocketCalls.Accept).
+// only its descriptor (SocketDescriptor): 112 bytes and seven syscalls per login less (see SocketCalls.Accept).
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace Tuki.Pool.Pooler.Transport;
 
 public sealed class SocketPipe : IDuplexPipe, IDisposable
 {
-    private readonly SafeSocketHandle _handle;
+    private readonly SafeHandle _handle;
     private readonly SocketReader _reader;
     private readonly SocketWriter _writer;
     private int _disposed;
@@ -22,17 +23,18 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
 
     /// <summary>An accepted connection known only by its descriptor: served by a readiness loop without a Socket
     /// object, or, should the loop refuse it, through one made now.</summary>
-    internal SocketPipe(SafeSocketHandle accepted)
+    internal SocketPipe(SocketDescriptor accepted)
     {
         _handle = accepted;
         _reader = new SocketReader(accepted, socket: null, useReadinessLoop: true);
         if (!_reader.OnLoop)
         {
-            Socket = new Socket(accepted);
+            Socket = accepted.ToSocket();
+            _handle = Socket.SafeHandle;
             Socket.Blocking = false;
-            _reader.UseSocket(Socket);
+            _reader = new SocketReader(_handle, Socket, useReadinessLoop: false);
         }
-        _writer = new SocketWriter(accepted, Socket, onLoop: _reader.OnLoop);
+        _writer = new SocketWriter(_handle, Socket, onLoop: _reader.OnLoop);
         _reader.Writer = _writer;
     }
 
@@ -52,7 +54,7 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
         _reader.Writer = _writer;
     }
 
-    /// <summary>The socket object; null for an accepted client on a loop (<see cref="SocketPipe(SafeSocketHandle)"/>).</summary>
+    /// <summary>The socket object; null for an accepted client on a loop (<see cref="SocketPipe(SocketDescriptor)"/>).</summary>
     public Socket? Socket { get; }
 
     /// <summary>The peer's address (for logs and the admin console); null once closed.</summary>

@@ -7,6 +7,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
 namespace Tuki.Pool.Pooler.Transport;
@@ -16,8 +17,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 {
     private const int MinimumBufferSize = 4096;
 
-    private readonly SafeSocketHandle _handle;
-    private Socket? _socket;     // null for an accepted client on a loop: everything goes through _handle (SocketCalls)
+    private readonly SafeHandle _handle;
+    private readonly Socket? _socket; // null for an accepted client on a loop: everything goes through _handle (SocketCalls)
 
     private ManualResetValueTaskSourceCore<ReadResult> _source; // RunContinuationsAsynchronously stays false: inline
     private readonly ReadinessLoop? _loop;                      // epoll: arrivals call OnReadable, no wait to start
@@ -44,8 +45,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     internal bool ReadinessRegistered => _loop is not null && _loop.Holds(this);
 
     /// <summary><paramref name="socket"/> may be null only with <paramref name="useReadinessLoop"/>; if the loop then
-    /// refuses the socket, the owner gives one through <see cref="UseSocket"/> before any read.</summary>
-    public SocketReader(SafeSocketHandle handle, Socket? socket, bool useReadinessLoop = true)
+    /// refuses the socket (<see cref="OnLoop"/> false), the owner makes a reader with a Socket instead.</summary>
+    public SocketReader(SafeHandle handle, Socket? socket, bool useReadinessLoop = true)
     {
         _handle = handle;
         _socket = socket;
@@ -54,9 +55,6 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
             ReadinessLoop.TryRegister(handle, this, out var loop, out _))
             _loop = loop;
     }
-
-    /// <summary>The socket object for reads off the loop (zero-byte receives, .NET's non-blocking mode).</summary>
-    internal void UseSocket(Socket socket) => _socket = socket;
 
     /// <summary>True while the reader holds a pooled array (tests: an idle client must hold none).</summary>
     internal bool HoldsBuffer

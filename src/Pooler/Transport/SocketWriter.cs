@@ -7,12 +7,13 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
 
 namespace Tuki.Pool.Pooler.Transport;
 
 // Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
-internal sealed class SocketWriter(SafeSocketHandle handle, Socket? socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
 {
     private const int MinimumBufferSize = 4096;
 

@@ -28,6 +28,9 @@ public sealed class AdminConsoleTests(PostgresFixture pg)
         Assert.Equal(["type", "user", "database", "state", "addr", "port", "local_addr", "local_port", "connect_time", "request_time"], clients.Header.Take(10));
         var row = Assert.Single(clients.Rows);
         Assert.Equal((db.User, "idle"), (row["user"], row["state"]));
+        // Read from the descriptor itself (accepted clients have no Socket object): both ends of the connection.
+        Assert.Equal(("127.0.0.1", "127.0.0.1"), (row["addr"], row["local_addr"]));
+        Assert.True(int.Parse(row["port"]) > 0 && int.Parse(row["local_port"]) > 0);
 
         var servers = await ShowAsync(pooler, "SHOW SERVERS");
         var server = Assert.Single(servers.Rows);

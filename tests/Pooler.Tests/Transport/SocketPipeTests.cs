@@ -61,7 +61,7 @@ public sealed class AcceptedDescriptorPipeTests
         Assert.True(SocketCalls.TrySetNonBlocking(listener.SafeHandle));
         using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await peer.ConnectAsync(listener.LocalEndPoint!);
-        SafeSocketHandle? handle = null;
+        SocketDescriptor? handle = null;
         for (var i = 0; i < 100 && handle is null; i++)
         {
             handle = SocketCalls.Accept(listener.SafeHandle, out var error);
@@ -103,6 +103,41 @@ public sealed class AcceptedDescriptorPipeTests
         Assert.False(pipe.ReadinessRegistered);
         Assert.Null(pipe.RemoteEndPoint);
     }
+}
+
+public sealed class AcceptedDescriptorCloseTests
+{
+    [Fact]
+    public async Task Dispose_ClosesGracefully_ThePeerStillReadsTheLastBytes()
+    {
+        if (!ReadinessLoop.Enabled)
+            return;
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.LocalEndPoint!);
+        using var accepted = await listener.AcceptAsync();
+        // The descriptor alone, as the loop's accept gives it (a dup: the Socket above keeps its own).
+        var pipe = Connection.FromAccepted(new SocketDescriptor(Dup(accepted)));
+        accepted.Close();
+
+        await pipe.Output.WriteAsync("FATAL"u8.ToArray()); // sent, then closed: no reset may throw it away
+        await Task.Delay(50);
+        pipe.Dispose();
+
+        var received = new byte[16];
+        var total = 0;
+        int n;
+        while ((n = await peer.ReceiveAsync(received.AsMemory(total)).AsTask().WaitAsync(TimeSpan.FromSeconds(10))) > 0)
+            total += n;
+        Assert.Equal("FATAL"u8.ToArray(), received[..total]);
+    }
+
+    private static int Dup(Socket socket) => dup((int)socket.SafeHandle.DangerousGetHandle());
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int dup(int fd);
 }
 
 public sealed class SocketPipeConnectTests

@@ -1,0 +1,26 @@
+// An accepted socket known only by its file descriptor (see SocketCalls.Accept and SocketPipe). Not a SafeSocketHandle:
+// disposed on its own, without a Socket, that one closes abortively (SO_LINGER 0: a reset that throws away the last
+// bytes, often a FATAL error the client has not read yet); this one is a plain close(2), and half the size.
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Tuki.Pool.Pooler.Transport;
+
+internal sealed class SocketDescriptor : SafeHandleMinusOneIsInvalid
+{
+    public SocketDescriptor(int fd) : base(ownsHandle: true) => SetHandle(fd);
+
+    /// <summary>Hands the descriptor to a .NET Socket (a loop refused it): this object no longer owns it.</summary>
+    public Socket ToSocket()
+    {
+        var socket = new Socket(new SafeSocketHandle(handle, ownsHandle: true));
+        SetHandleAsInvalid();
+        return socket;
+    }
+
+    protected override bool ReleaseHandle() => close((int)handle) == 0;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+}
