@@ -174,6 +174,9 @@ public sealed partial class ClientSession
     /// <summary>Called once the session is over and its socket closed (the listener forgets it).</summary>
     internal Action<ClientSession>? Ended { get; init; }
 
+    // The listener's list of live sessions runs through them (see ClientListener); guarded by the listener.
+    internal ClientSession? PreviousInListener, NextInListener;
+
     // Bounded wait for the client to hang up after our last message, so that message is not cut off by a reset.
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(1);
 
