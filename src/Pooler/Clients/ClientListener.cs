@@ -242,7 +242,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 next.PreviousInListener = session.PreviousInListener;
             session.PreviousInListener = session.NextInListener = null;
             if (--_sessionCount == 0)
-                allEnded = _allEnded;
+                (allEnded, _allEnded) = (_allEnded, null);
         }
         allEnded?.TrySetResult();
     }

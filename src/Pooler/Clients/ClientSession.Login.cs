@@ -87,9 +87,9 @@ public sealed partial class ClientSession
     {
         var config = _context.Config;
         _maxClientMessageLength = config.Listen.MaxMessageSize;
-        var address = _connection.RemoteEndPoint?.Address;
-        if (address is null)
-            return;
+        // Read from the kernel (accepted clients keep no copy): unreadable only once the peer has reset, and a client
+        // whose address cannot be checked does not get past the checks.
+        var address = _connection.RemoteEndPoint?.Address ?? throw new IOException("The client's address is gone: it disconnected.");
         if (address.IsIPv4MappedToIPv6)
             address = address.MapToIPv4();
         if (!_context.Logins.TryLogin(address, config.Listen.LoginRate))

@@ -32,11 +32,13 @@ public sealed partial class ClientSession
     /// <summary>What admin and metrics may read about this client; a copy taken under the session's lock.</summary>
     public ClientInfo Describe()
     {
+        // getpeername/getsockname (accepted clients keep no copy): outside the lock the pump may want.
+        var remote = _connection.RemoteEndPoint;
+        var local = _connection.LocalEndPoint;
         lock (_sync)
         {
             var since = DateTime.UtcNow - Stopwatch.GetElapsedTime(_stateSince);
-            return new ClientInfo(Id, _user, _database, _state, _connection.RemoteEndPoint,
-                _connection.LocalEndPoint, _connectedAt, since,
+            return new ClientInfo(Id, _user, _database, _state, remote, local, _connectedAt, since,
                 _state == ClientState.Waiting ? Stopwatch.GetElapsedTime(_stateSince).TotalSeconds : 0,
                 _server, _pool, _applicationName);
         }

@@ -155,19 +155,35 @@ public sealed partial class ClientSession
                     await SendFatalAsync(fatal).ConfigureAwait(false);
             }
         }
+        catch (Exception ex)
+        {
+            // Nobody awaits a session (the listener only counts it): a failure while leaving is logged here.
+            _context.Logger.LogError(ex, "Client session {Client} failed while leaving", _connection.RemoteEndPoint);
+        }
         finally
         {
-            ReportBytes();
-            LogDisconnect();
-            if (_processId != 0)
-                _context.CancelKeys.Unregister(_processId);
-            if (_pinned)
-                _pool!.Unpin();
-            if (_userCounted)
-                _context.Logins.ReleaseUser(_user);
-            _context.ReleaseClient();
-            await CloseAsync().ConfigureAwait(false);
-            Ended?.Invoke(this);
+            try
+            {
+                ReportBytes();
+                LogDisconnect();
+                if (_processId != 0)
+                    _context.CancelKeys.Unregister(_processId);
+                if (_pinned)
+                    _pool!.Unpin();
+                if (_userCounted)
+                    _context.Logins.ReleaseUser(_user);
+                _context.ReleaseClient();
+                await CloseAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _context.Logger.LogError(ex, "Client session {Client} failed to clean up", _connection.RemoteEndPoint);
+                _connection.Dispose();
+            }
+            finally
+            {
+                Ended?.Invoke(this); // always: shutdown waits for every session to have ended
+            }
         }
     }
 

@@ -14,9 +14,18 @@ internal sealed class SocketDescriptor : SafeHandleMinusOneIsInvalid
     /// <summary>Hands the descriptor to a .NET Socket (a loop refused it): this object no longer owns it.</summary>
     public Socket ToSocket()
     {
-        var socket = new Socket(new SafeSocketHandle(handle, ownsHandle: true));
-        SetHandleAsInvalid();
-        return socket;
+        var owner = new SafeSocketHandle(handle, ownsHandle: true);
+        try
+        {
+            var socket = new Socket(owner);
+            SetHandleAsInvalid(); // the Socket owns it now
+            return socket;
+        }
+        catch
+        {
+            owner.SetHandleAsInvalid(); // still ours: closed once, by this object's Dispose
+            throw;
+        }
     }
 
     protected override bool ReleaseHandle() => close((int)handle) == 0;

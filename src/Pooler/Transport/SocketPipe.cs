@@ -31,7 +31,15 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
         {
             Socket = accepted.ToSocket();
             _handle = Socket.SafeHandle;
-            Socket.Blocking = false;
+            try
+            {
+                Socket.Blocking = false;
+            }
+            catch
+            {
+                Socket.Dispose(); // the caller's Dispose of the descriptor no longer closes anything
+                throw;
+            }
             _reader = new SocketReader(_handle, Socket, useReadinessLoop: false);
         }
         _writer = new SocketWriter(_handle, Socket, onLoop: _reader.OnLoop);
