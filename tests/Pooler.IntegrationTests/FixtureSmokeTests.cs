@@ -56,12 +56,16 @@ public sealed class FixtureSmokeTests(PostgresFixture postgres)
     }
 
     [Fact]
-    public async Task CountBackends_OneOpenConnection_CountsOne()
+    public async Task CountBackends_OneOpenConnection_CountsOne_ButNotTheTestsOwnDirectOnes()
     {
         var (database, user, password) = await postgres.CreateDatabaseAsync("smoke_count");
 
-        await using var connection = new NpgsqlConnection(postgres.ConnectionString(database, user, password));
+        // As a pooler's server connection looks: any application name but the tests' own marker.
+        var asServer = new NpgsqlConnectionStringBuilder(postgres.ConnectionString(database, user, password)) { ApplicationName = "server" };
+        await using var connection = new NpgsqlConnection(asServer.ConnectionString);
         await connection.OpenAsync();
+        await using var direct = new NpgsqlConnection(postgres.ConnectionString(database, user, password));
+        await direct.OpenAsync();
 
         Assert.Equal(1, await postgres.CountBackendsAsync(database, user));
     }

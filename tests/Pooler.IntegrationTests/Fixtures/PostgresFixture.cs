@@ -172,14 +172,20 @@ public sealed class PostgresFixture : IAsyncLifetime
             Username = user,
             Password = password,
             Pooling = false,
+            ApplicationName = DirectApplicationName,
         }.ConnectionString;
 
+    // Marks the tests' own direct connections, so counting the pooler's backends never counts one of them (a closed
+    // one lingers in pg_stat_activity until its backend has exited, which a loaded machine makes visible).
+    private const string DirectApplicationName = "tests-direct";
+
     /// <summary>Number of client backends connected to <paramref name="database"/> as <paramref name="user"/>
-    /// right now, from <c>pg_stat_activity</c>.</summary>
+    /// right now, from <c>pg_stat_activity</c>, not counting the tests' own direct connections.</summary>
     public async Task<int> CountBackendsAsync(string database, string user)
     {
         await using var command = Superuser.CreateCommand(
-            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND backend_type = 'client backend'");
+            "SELECT count(*)::int FROM pg_stat_activity WHERE datname = $1 AND usename = $2 AND backend_type = 'client backend' " +
+            $"AND application_name IS DISTINCT FROM '{DirectApplicationName}'");
         command.Parameters.Add(new NpgsqlParameter { Value = database });
         command.Parameters.Add(new NpgsqlParameter { Value = user });
         return (int)(await command.ExecuteScalarAsync())!;
