@@ -29,12 +29,12 @@ public sealed partial class ClientSession
         get { lock (_sync) return _state; }
     }
 
-    /// <summary>What admin and metrics may read about this client; a copy taken under the session's lock.</summary>
-    public ClientInfo Describe()
+    /// <summary>What admin and metrics may read about this client; a copy taken under the session's lock. The
+    /// addresses only when asked: they are two syscalls (accepted clients keep no copy), made outside the lock.</summary>
+    public ClientInfo Describe(bool addresses = true)
     {
-        // getpeername/getsockname (accepted clients keep no copy): outside the lock the pump may want.
-        var remote = _connection.RemoteEndPoint;
-        var local = _connection.LocalEndPoint;
+        var remote = addresses ? _connection.RemoteEndPoint : null;
+        var local = addresses ? _connection.LocalEndPoint : null;
         lock (_sync)
         {
             var since = DateTime.UtcNow - Stopwatch.GetElapsedTime(_stateSince);

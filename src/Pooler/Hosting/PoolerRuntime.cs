@@ -39,7 +39,7 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         foreach (var (name, database) in config.Databases)
             _databases[name] = database;
         _logger = loggerFactory.CreateLogger("Tuki.Pool.Pooler");
-        Metrics = new PoolerMetrics(enabled: config.Metrics.Port != 0, BuildSnapshot);
+        Metrics = new PoolerMetrics(enabled: config.Metrics.Port != 0, () => BuildSnapshot(clientRows: false));
         Metrics.ConfigLoaded(configHash);
         Pools = new PoolRegistry(SettingsFor, db => _databases.TryGetValue(db, out var d) ? d.MaxConnections : 0, ConnectorFor);
         var secrets = new ClientSecrets(user => Config.Users.TryGetValue(user, out var u) ? (true, u.Password) : (false, null));
