@@ -17,7 +17,7 @@ public static class Connection
     internal static SocketPipe FromAccepted(SocketDescriptor accepted)
     {
         SocketCalls.Tune(accepted);
-        return new SocketPipe(accepted);
+        return SocketPipe.FromDescriptor(accepted);
     }
 
     /// <summary>A server connection: the same lean socket pipe as clients. With the epoll loop the connect itself

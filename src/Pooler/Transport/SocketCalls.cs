@@ -1,7 +1,8 @@
 // Non-blocking recv/send (and accept, options, addresses) straight to libc, for the sockets a ReadinessLoop serves
 // (Linux). .NET's Receive/Send need the socket marked non-blocking through Socket.Blocking, and that creates a
 // SocketAsyncContext with its three lock objects (≈220 bytes) for every socket, which these sockets never use: at
-// 10,000 idle clients that is a tenth of their memory. The SafeHandle parameters keep the descriptor alive across each call, as .NET's own calls do.
+// 10,000 idle clients that is a tenth of their memory. The SafeHandle parameters keep the descriptor alive across
+// each call, as .NET's own calls do.
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 

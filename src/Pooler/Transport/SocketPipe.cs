@@ -22,27 +22,29 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
     }
 
     /// <summary>An accepted connection known only by its descriptor: served by a readiness loop without a Socket
-    /// object, or, should the loop refuse it, through one made now.</summary>
-    internal SocketPipe(SocketDescriptor accepted)
+    /// object, or, should the loop refuse it, as any socket off the loop, through a Socket made now.</summary>
+    internal static SocketPipe FromDescriptor(SocketDescriptor accepted)
+    {
+        var reader = new SocketReader(accepted, socket: null, useReadinessLoop: true);
+        if (reader.OnLoop)
+            return new SocketPipe(accepted, reader);
+        var socket = accepted.ToSocket();
+        try
+        {
+            return new SocketPipe(socket, useReadinessLoop: false);
+        }
+        catch
+        {
+            socket.Dispose(); // the caller's Dispose of the descriptor no longer closes anything
+            throw;
+        }
+    }
+
+    private SocketPipe(SocketDescriptor accepted, SocketReader onLoop)
     {
         _handle = accepted;
-        _reader = new SocketReader(accepted, socket: null, useReadinessLoop: true);
-        if (!_reader.OnLoop)
-        {
-            Socket = accepted.ToSocket();
-            _handle = Socket.SafeHandle;
-            try
-            {
-                Socket.Blocking = false;
-            }
-            catch
-            {
-                Socket.Dispose(); // the caller's Dispose of the descriptor no longer closes anything
-                throw;
-            }
-            _reader = new SocketReader(_handle, Socket, useReadinessLoop: false);
-        }
-        _writer = new SocketWriter(_handle, Socket, onLoop: _reader.OnLoop);
+        _reader = onLoop;
+        _writer = new SocketWriter(accepted, socket: null, onLoop: true);
         _reader.Writer = _writer;
     }
 
@@ -62,7 +64,7 @@ public sealed class SocketPipe : IDuplexPipe, IDisposable
         _reader.Writer = _writer;
     }
 
-    /// <summary>The socket object; null for an accepted client on a loop (<see cref="SocketPipe(SocketDescriptor)"/>).</summary>
+    /// <summary>The socket object; null for an accepted client on a loop (<see cref="FromDescriptor"/>).</summary>
     public Socket? Socket { get; }
 
     /// <summary>The peer's address (for logs and the admin console); null once closed.</summary>

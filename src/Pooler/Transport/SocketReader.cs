@@ -45,7 +45,8 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     internal bool ReadinessRegistered => _loop is not null && _loop.Holds(this);
 
     /// <summary><paramref name="socket"/> may be null only with <paramref name="useReadinessLoop"/>; if the loop then
-    /// refuses the socket (<see cref="OnLoop"/> false), the owner makes a reader with a Socket instead.</summary>
+    /// refuses the socket (<see cref="OnLoop"/> false), the owner makes a reader with a Socket instead
+    /// (<see cref="SocketPipe.FromDescriptor"/>).</summary>
     public SocketReader(SafeHandle handle, Socket? socket, bool useReadinessLoop = true)
     {
         _handle = handle;
