@@ -37,7 +37,7 @@ internal sealed class ReadinessLoop
     private ReadinessLoop(int epoll)
     {
         _epoll = epoll;
-        new Thread(Run) { IsBackground = true, Name = "Tuki epoll" }.Start();
+        new Thread(Run) { IsBackground = true, Name = "Tuki epoll" }.UnsafeStart();
     }
 
     /// <summary>True when client sockets are served by epoll loops (Linux x64/arm64, not turned off).</summary>
@@ -176,6 +176,10 @@ internal sealed class ReadinessLoop
 
     private void Run()
     {
+        // Sessions run here and use no AsyncLocal: with the flow suppressed, their async state machines capture no
+        // ExecutionContext, and every resumption calls MoveNext directly instead of going through
+        // ExecutionContext.RunInternal (a context switch-in and -out per await, four or more per transaction).
+        ExecutionContext.SuppressFlow();
         while (true)
         {
             var count = Epoll.Wait(_epoll, _events, MaxEvents);
