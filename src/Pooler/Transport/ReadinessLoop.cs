@@ -177,8 +177,9 @@ internal sealed class ReadinessLoop
     private void Run()
     {
         // Sessions run here and use no AsyncLocal: with the flow suppressed, their async state machines capture no
-        // ExecutionContext, and every resumption calls MoveNext directly instead of going through
-        // ExecutionContext.RunInternal (a context switch-in and -out per await, four or more per transaction).
+        // ExecutionContext, and every resumption (four or more per transaction) calls MoveNext directly instead of
+        // going through ExecutionContext.RunInternal, which installs the captured context and restores the thread's.
+        // (UnsafeStart above only keeps the creating thread's context from being held for the loop's lifetime.)
         ExecutionContext.SuppressFlow();
         while (true)
         {
