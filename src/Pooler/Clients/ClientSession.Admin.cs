@@ -30,7 +30,7 @@ public sealed partial class ClientSession
 
     private async Task WelcomeAdminAsync()
     {
-        lock (_sync)
+        using (Lock())
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());

@@ -11,7 +11,7 @@ public sealed partial class ClientSession
     public async Task ForwardCancelAsync()
     {
         ServerConnection? server;
-        lock (_sync)
+        using (Lock())
         {
             server = _server;
             if (server is null)

@@ -54,7 +54,7 @@ public sealed partial class ClientSession
     /// replies it will owe. Stops at a frame that needs a server when none is bound.</summary>
     private ForwardStep ForwardFrames(ref ReadOnlySequence<byte> buffer, ref PipeWriter? flushTarget)
     {
-        lock (_sync)
+        using (Lock())
         {
             while (true)
             {
@@ -162,7 +162,7 @@ public sealed partial class ClientSession
             // The server died under us: its pump sees the same failure and reports it to the client.
         }
         ServerConnection? wake = null;
-        lock (_sync)
+        using (Lock())
         {
             _flushing = false;
             if (_releaseDeferred && _clientStreamRemaining == 0)
@@ -184,7 +184,7 @@ public sealed partial class ClientSession
         wake?.Input.CancelPendingRead();
     }
 
-    /// <summary>Bookkeeping of what the server will owe. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>Bookkeeping of what the server will owe. Caller holds the session lock.</summary>
     private void CountRequest(byte code)
     {
         _idleInTransactionSince = 0;
@@ -233,7 +233,7 @@ public sealed partial class ClientSession
     private void BindServer(ServerConnection server)
     {
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        lock (_sync)
+        using (Lock())
         {
             OnServerBoundLocked(now);
             _server = server;

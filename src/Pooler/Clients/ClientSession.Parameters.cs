@@ -70,7 +70,7 @@ public sealed partial class ClientSession
 
     /// <summary>The queries that make <paramref name="server"/> match this client (none when it already does), each sent
     /// as its own simple Query so a failing SET cannot roll back the RESETs before it (one Query is one implicit
-    /// transaction). Caller holds <see cref="_sync"/>.</summary>
+    /// transaction). Caller holds the session lock.</summary>
     private List<string>? BuildParameterSync(ServerConnection server)
     {
         // The common case, checked in O(1): this server was last synced for these very settings and has not changed.

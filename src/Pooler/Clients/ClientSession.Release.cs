@@ -24,7 +24,7 @@ public sealed partial class ClientSession
     {
         ServerConnection? server;
         ValueTask binding;
-        lock (_sync)
+        using (Lock())
         {
             _exitSignal = new SemaphoreSlim(0);
             _clientGone = true;
@@ -72,7 +72,7 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Nothing owed but the server sits in a transaction ('T'/'E') or awaits our Sync's reply: ask for a
-    /// ROLLBACK; the pump releases the server at the 'I' that answers it. Caller holds <see cref="_sync"/>.</summary>
+    /// ROLLBACK; the pump releases the server at the 'I' that answers it. Caller holds the session lock.</summary>
     private void WriteRollbackIfIdleInTransactionLocked(ServerConnection server)
     {
         if (_server != server || _pendingReplies > 0)
@@ -90,7 +90,7 @@ public sealed partial class ClientSession
         {
             // Flush what this path wrote; the flush guard (see Forwarding) makes a release that falls due now wait.
             // Once the pump has released the server, it belongs to the pool: never touch it again.
-            lock (_sync)
+            using (Lock())
             {
                 if (_server != server)
                     return;
@@ -103,14 +103,14 @@ public sealed partial class ClientSession
             var signalled = await WaitForPumpOrSignalAsync(pump, limit - elapsed).ConfigureAwait(false);
             if (pump.IsCompleted)
                 return;
-            lock (_sync)
+            using (Lock())
             {
                 if (_server != server)
                     return; // released: the pump may be resetting it (reset_query), never cancel that
             }
             if (signalled)
             {
-                lock (_sync) WriteRollbackIfIdleInTransactionLocked(server);
+                using (Lock()) WriteRollbackIfIdleInTransactionLocked(server);
                 continue;
             }
             if (!cancelled)
@@ -127,7 +127,7 @@ public sealed partial class ClientSession
                 }
                 continue;
             }
-            lock (_sync)
+            using (Lock())
             {
                 if (_server == server)
                     server.Close(DisconnectReason.ResetFailed); // the pump sees EOF and discards it

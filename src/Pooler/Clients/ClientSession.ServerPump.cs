@@ -170,7 +170,7 @@ public sealed partial class ClientSession
                             server.StatementsUncertain = true; // the DISCARD/DEALLOCATE may be what failed
                         break;
                     case BackendCode.CopyInResponse:
-                        lock (_sync) _copyIn = true;
+                        using (Lock()) _copyIn = true;
                         break;
                     case BackendCode.ParseComplete:
                     case BackendCode.CloseComplete:
@@ -217,7 +217,7 @@ public sealed partial class ClientSession
     /// <summary>Settles one owed reply. Returns true when the server must go back to the pool now.</summary>
     private bool OnReadyForQuery(byte status, bool swallowed)
     {
-        lock (_sync)
+        using (Lock())
         {
             if (swallowed) _swallow--;
             _pendingReplies--;
@@ -251,7 +251,7 @@ public sealed partial class ClientSession
     /// <summary>The release <see cref="OnReadyForQuery"/> deferred, once the client loop's flush is over.</summary>
     private bool TryDeferredRelease(ServerConnection server)
     {
-        lock (_sync)
+        using (Lock())
         {
             if (_releaseHandedToPump == server)
             {
@@ -265,7 +265,7 @@ public sealed partial class ClientSession
         }
     }
 
-    /// <summary>Nothing owed, nothing unsynced, idle, and not held for the session. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>Nothing owed, nothing unsynced, idle, and not held for the session. Caller holds the session lock.</summary>
     private bool CanReleaseLocked() =>
         _pendingReplies == 0 && !_unsynced && _transactionStatus == TransactionStatus.Idle && !(HoldsServer && !_clientGone);
 
@@ -301,7 +301,7 @@ public sealed partial class ClientSession
     {
         bool clientGone;
         var unbound = false;
-        lock (_sync)
+        using (Lock())
         {
             // The client's transaction was over and it is no longer bound: only the pool hears of it.
             if (_releaseHandedToPump == server)
@@ -315,7 +315,7 @@ public sealed partial class ClientSession
             _pool!.Discard(server, DisconnectReason.ServerGone);
             return;
         }
-        lock (_sync)
+        using (Lock())
         {
             if (_server == server)
                 _server = null;

@@ -60,7 +60,7 @@ public sealed partial class ClientSession
         if (IdleTransactionTimeout <= TimeSpan.Zero && QueryTimeout <= TimeSpan.Zero)
             return;
         bool cancel = false, cut = false;
-        lock (_sync)
+        using (Lock())
         {
             if (_clientGone || _server is null)
                 return;
@@ -102,7 +102,7 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Records what a statement does to the session; returns SQL that raises the pooler's error in its
-    /// place when it must be refused. Caller holds <see cref="_sync"/>.</summary>
+    /// place when it must be refused. Caller holds the session lock.</summary>
     private string? ApplyTraits(SqlTraits traits, bool viaQuery)
     {
         if (traits.Flags == SqlTrait.None)
@@ -129,7 +129,7 @@ public sealed partial class ClientSession
         return null;
     }
 
-    /// <summary>DISCARD ALL / DEALLOCATE sent while a server is bound. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>DISCARD ALL / DEALLOCATE sent while a server is bound. Caller holds the session lock.</summary>
     private string? ForgetStatementsFor(SqlTraits traits)
     {
         if (traits.Has(SqlTrait.DiscardAll) || traits.Has(SqlTrait.DeallocateAll))
@@ -148,7 +148,7 @@ public sealed partial class ClientSession
         return null;
     }
 
-    /// <summary>A Query in transaction mode, with a server bound. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>A Query in transaction mode, with a server bound. Caller holds the session lock.</summary>
     private Look ForwardQuery(ref ReadOnlySequence<byte> buffer, in FrameHeader header, bool whole)
     {
         if (!whole)
@@ -247,7 +247,7 @@ public sealed partial class ClientSession
     private async Task<bool> PrepareForPoolAsync(ServerConnection server)
     {
         bool reset, snapshot;
-        lock (_sync)
+        using (Lock())
         {
             reset = _clientGone && HoldsServer;
             snapshot = _settingsChanged && !reset;
@@ -290,7 +290,7 @@ public sealed partial class ClientSession
         var (rows, error) = await server.QueryAsync(SettingsSnapshotQuery, cancellationToken).ConfigureAwait(false);
         if (error is not null)
             return false;
-        lock (_sync)
+        using (Lock())
         {
             var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             foreach (var row in rows)

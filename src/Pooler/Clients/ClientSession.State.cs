@@ -26,7 +26,7 @@ public sealed partial class ClientSession
 
     public ClientState State
     {
-        get { lock (_sync) return _state; }
+        get { using (Lock()) return _state; }
     }
 
     /// <summary>What admin and metrics may read about this client; a copy taken under the session's lock. The
@@ -35,7 +35,7 @@ public sealed partial class ClientSession
     {
         var remote = addresses ? _connection.RemoteEndPoint : null;
         var local = addresses ? _connection.LocalEndPoint : null;
-        lock (_sync)
+        using (Lock())
         {
             var since = DateTime.UtcNow - Stopwatch.GetElapsedTime(_stateSince);
             return new ClientInfo(Id, _user, _database, _state, remote, local, _connectedAt, since,
@@ -48,14 +48,14 @@ public sealed partial class ClientSession
     /// session state that cannot follow the client to another server).</summary>
     internal void MarkPinned()
     {
-        lock (_sync) SetStateLocked(ClientState.Pinned);
+        using (Lock()) SetStateLocked(ClientState.Pinned);
     }
 
     /// <summary>Shutdown: an idle client is told 57P01 and closed now; one in a transaction once it is over.</summary>
     public void BeginDrain()
     {
         bool wake;
-        lock (_sync)
+        using (Lock())
         {
             _draining = true;
             wake = _state is ClientState.Idle or ClientState.Login && _server is null;
@@ -69,7 +69,7 @@ public sealed partial class ClientSession
     {
         _stats = _context.Metrics.For(_pool!.Key);
         _stats.Login();
-        lock (_sync)
+        using (Lock())
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
@@ -82,7 +82,7 @@ public sealed partial class ClientSession
     /// for this call (an idle client's box is smaller).</summary>
     private async ValueTask BeginWaitingAsync()
     {
-        lock (_sync)
+        using (Lock())
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
@@ -95,7 +95,7 @@ public sealed partial class ClientSession
     }
 
     /// <summary>A server is bound at <paramref name="now"/>: the wait is over, the transaction starts. Caller holds
-    /// <see cref="_sync"/>.</summary>
+    /// the session lock.</summary>
     private void OnServerBoundLocked(long now)
     {
         _stats!.Waited(now - _stateSince);
@@ -104,14 +104,14 @@ public sealed partial class ClientSession
         SetStateLocked(ClientState.Active, now);
     }
 
-    /// <summary>A request that owes a ReadyForQuery was forwarded. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>A request that owes a ReadyForQuery was forwarded. Caller holds the session lock.</summary>
     private void OnRequestSent()
     {
         if (_querySentAt == 0)
             _querySentAt = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>A ReadyForQuery settled one request. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>A ReadyForQuery settled one request. Caller holds the session lock.</summary>
     private void OnRequestDone(bool swallowed)
     {
         if (swallowed || _querySentAt == 0)
@@ -127,7 +127,7 @@ public sealed partial class ClientSession
     {
         bool drain;
         var now = Stopwatch.GetTimestamp();
-        lock (_sync)
+        using (Lock())
         {
             if (_boundAt != 0)
                 _stats!.TransactionDone(now - _boundAt);
@@ -146,7 +146,7 @@ public sealed partial class ClientSession
     /// <summary>True when the client loop was woken for shutdown and holds no server: time to say 57P01.</summary>
     private bool DrainDue()
     {
-        lock (_sync) return _draining && _server is null && !_serverLost;
+        using (Lock()) return _draining && _server is null && !_serverLost;
     }
 
     /// <summary>The pooler raised <paramref name="error"/> for this client: counted as a login or a session error.</summary>
@@ -188,7 +188,7 @@ public sealed partial class ClientSession
     /// <summary>Leaves the session: any server is released or rolled back by the Release path.</summary>
     private Task ExitAsync(ClientExit exit)
     {
-        lock (_sync) SetStateLocked(ClientState.Closing);
+        using (Lock()) SetStateLocked(ClientState.Closing);
         return ReleaseOnExitAsync(exit);
     }
 

@@ -34,17 +34,17 @@ public sealed partial class ClientSession
 
     private enum Look { Pass, Forwarded, NeedMoreData, WaitForReplies }
 
-    /// <summary>Queues the reply a Parse or Close just sent will bring. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>Queues the reply a Parse or Close just sent will bring. Caller holds the session lock.</summary>
     private void Expect(in ExpectedReply reply) => (_expected ??= new()).Enqueue(reply);
 
-    /// <summary>Every message after which the server sends a ReadyForQuery. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>Every message after which the server sends a ReadyForQuery. Caller holds the session lock.</summary>
     private void ExpectReadyForQuery()
     {
         _pendingReplies++;
         _rfqExpected++;
     }
 
-    /// <summary>Parse, Bind, Describe or Close in transaction mode. Caller holds <see cref="_sync"/>, with a server.</summary>
+    /// <summary>Parse, Bind, Describe or Close in transaction mode. Caller holds the session lock, with a server.</summary>
     private Look ForwardStatementMessage(ref ReadOnlySequence<byte> buffer, in FrameHeader header, bool whole)
     {
         var available = (int)Math.Min(buffer.Length, header.FrameLength);
@@ -244,7 +244,7 @@ public sealed partial class ClientSession
     /// <summary>What to do with a ParseComplete or CloseComplete from the server.</summary>
     private ReplyAction OnStatementReply(ServerConnection server, byte code)
     {
-        lock (_sync)
+        using (Lock())
         {
             if (_expected is null || !_expected.TryDequeue(out var expected))
                 return ReplyAction.Forward;
@@ -257,7 +257,7 @@ public sealed partial class ClientSession
     }
 
     /// <summary>At each ReadyForQuery: what is still queued for the group it ends was skipped after an error. Caller
-    /// holds <see cref="_sync"/>.</summary>
+    /// holds the session lock.</summary>
     private void SettleGroup()
     {
         _rfqReceived++;
@@ -324,7 +324,7 @@ public sealed partial class ClientSession
     private async Task WaitForRepliesAsync()
     {
         Task wait;
-        lock (_sync)
+        using (Lock())
         {
             if (_server is null || _serverLost || _rfqReceived > _waitGroup)
                 return;
@@ -334,7 +334,7 @@ public sealed partial class ClientSession
         await wait.ConfigureAwait(false);
     }
 
-    /// <summary>A new binding starts with nothing queued. Caller holds <see cref="_sync"/>.</summary>
+    /// <summary>A new binding starts with nothing queued. Caller holds the session lock.</summary>
     private void ResetReplyTracking()
     {
         _expected?.Clear();

@@ -4,6 +4,7 @@
 // Statements (named prepared statements across servers), Cancel.
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using Tuki.Pool.Pooler.Concurrency;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
@@ -24,10 +25,12 @@ public sealed partial class ClientSession
     private ServerPool? _pool;
     private int _processId;
 
-    // Binding state: which server this client holds and what it still owes. Guarded by _sync; the client loop and
-    // the server pump are the two threads that meet here. _sync is the session itself (nothing else locks on it): a
-    // Lock object would cost each of thousands of idle clients 40 bytes for a lock that is rarely contended.
-    private object _sync => this;
+    // Binding state: which server this client holds and what it still owes. Guarded by the session's LeanLock
+    // (Lock()); the client loop and the server pump are the two threads that meet here. One int field: a Lock object
+    // would cost each of thousands of idle clients 40 bytes, and Monitor a call into the runtime per enter and exit.
+    private int _lock;
+
+    private LeanLock.Held Lock() => LeanLock.Enter(ref _lock, this);
     private ServerConnection? _server;
     private int _pendingReplies;   // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back yet
     private bool _unsynced;        // extended-protocol messages sent since the last Sync

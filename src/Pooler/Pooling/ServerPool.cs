@@ -74,7 +74,7 @@ public sealed class ServerPool
 
     public PoolCounts Counts
     {
-        get { lock (_group.Sync) return new PoolCounts(_active, _idle.Count, _total - _active - _idle.Count, _waiting); }
+        get { using (_group.Lock()) return new PoolCounts(_active, _idle.Count, _total - _active - _idle.Count, _waiting); }
     }
 
     /// <summary>The database group this pool belongs to (its cap and pause state).</summary>
@@ -89,7 +89,7 @@ public sealed class ServerPool
     /// <summary>The idle servers right now, most recently used last (for SHOW SERVERS).</summary>
     public IReadOnlyList<IPooledConnection> IdleSnapshot()
     {
-        lock (_group.Sync) return [.. _idle];
+        using (_group.Lock()) return [.. _idle];
     }
 
     /// <summary>Rents a server: the most recently returned idle one, else a new one under the caps, else waits
@@ -101,7 +101,7 @@ public sealed class ServerPool
         IPooledConnection? idle = null;
         bool open = false;
         PoolWaiter? waiter = null;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             while (_idle.Count > 0)
             {
@@ -170,7 +170,7 @@ public sealed class ServerPool
         IPooledConnection? toClose;
         PoolWaiter? next = null;
         var reason = DisconnectReason.Evicted;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             _active--;
             if (_total > Settings.Size)
@@ -193,7 +193,7 @@ public sealed class ServerPool
     {
         connection.Close(reason);
         List<ServerPool>? toOpen = null;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             _active--;
             ForgetLocked();
@@ -211,7 +211,7 @@ public sealed class ServerPool
         List<ServerPool>? others = null;
         List<PoolWaiter>? timedOut = null;
         var toOpen = 0;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             // Oldest idle first (bottom of the stack): those are the ones LIFO reuse leaves to expire.
             for (var i = 0; i < _idle.Count;)
@@ -259,7 +259,7 @@ public sealed class ServerPool
     {
         List<IPooledConnection>? surplus = null;
         List<ServerPool>? toOpen = null;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             Settings = settings;
             while (_total > settings.Size && _idle.Count > 0)
@@ -307,7 +307,7 @@ public sealed class ServerPool
     public void CloseIdle(DisconnectReason reason)
     {
         List<IPooledConnection> toClose;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             toClose = [.. _idle];
             foreach (var _ in _idle) ForgetLocked();
@@ -316,7 +316,7 @@ public sealed class ServerPool
         CloseAll(toClose, reason);
     }
 
-    // ---- internals; *Locked methods run under _group.Sync ----
+    // ---- internals; *Locked methods run under the group lock (_group.Lock()) ----
 
     internal bool TryEvictIdleLocked(out IPooledConnection victim)
     {
@@ -407,7 +407,7 @@ public sealed class ServerPool
         catch
         {
             List<ServerPool>? toOpen = null;
-            lock (_group.Sync)
+            using (_group.Lock())
             {
                 _active--;
                 ForgetLocked();
@@ -431,7 +431,7 @@ public sealed class ServerPool
         catch (Exception ex)
         {
             PoolWaiter? first;
-            lock (_group.Sync)
+            using (_group.Lock())
             {
                 ForgetLocked();
                 first = DequeueLiveLocked();
@@ -442,7 +442,7 @@ public sealed class ServerPool
         List<ServerPool>? toOpen = null;
         IPooledConnection? toClose;
         PoolWaiter? next;
-        lock (_group.Sync)
+        using (_group.Lock())
             toClose = HandOutLocked(connection, ref toOpen, out next);
         FinishHandOut(toClose, toOpen);
         next?.Give(connection);
@@ -459,7 +459,7 @@ public sealed class ServerPool
     public void AbandonWaiters(Exception error)
     {
         List<PoolWaiter>? abandoned = null;
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             while (DequeueLiveLocked() is { } waiter)
                 (abandoned ??= []).Add(waiter);
@@ -485,7 +485,7 @@ public sealed class ServerPool
 
     private void Abandon(PoolWaiter waiter, Exception error)
     {
-        lock (_group.Sync)
+        using (_group.Lock())
         {
             if (!waiter.TryClaimLocked())
                 return;

@@ -9,12 +9,17 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using Tuki.Pool.Pooler.Concurrency;
 
 namespace Tuki.Pool.Pooler.Transport;
 
-// Locks on itself (no other code locks on a pipe reader/writer), which saves a lock object per idle client.
+// Guarded by a LeanLock in one int field: no lock object per idle client, and no call into the runtime per lock.
 internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoop = false) : PipeWriter, IValueTaskSource<FlushResult>
 {
+    private int _lock; // LeanLock state
+
+    private LeanLock.Held Lock() => LeanLock.Enter(ref _lock, this);
+
     private const int MinimumBufferSize = 4096;
 
     // As a Pipe's pause/resume thresholds (PipeSettings): a flush returns at once while less than 1 MiB is still on
@@ -46,7 +51,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     /// <summary>True while the writer holds a pooled array (tests: an idle client must hold none).</summary>
     internal bool HoldsBuffer
     {
-        get { lock (this) return _buffer is not null || _sending is not null || _queued is not null; }
+        get { using (Lock()) return _buffer is not null || _sending is not null || _queued is not null; }
     }
 
     public override Memory<byte> GetMemory(int sizeHint = 0) => Reserve(sizeHint).AsMemory(_written);
@@ -62,7 +67,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (this)
+        using (Lock())
         {
             if (_error is not null)
                 throw ConnectionErrors.Raise(_error);
@@ -92,7 +97,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
 
     private void CancelFromToken(CancellationToken token)
     {
-        lock (this)
+        using (Lock())
         {
             if (!_flushPending || _flushToken != token)
                 return;
@@ -114,7 +119,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     public override void CancelPendingFlush()
     {
         CancellationTokenRegistration registration;
-        lock (this)
+        using (Lock())
         {
             if (!_flushPending)
             {
@@ -134,7 +139,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     public override void Complete(Exception? exception = null)
     {
         bool shutdownNow;
-        lock (this)
+        using (Lock())
         {
             if (_completed)
                 return;
@@ -276,19 +281,21 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     /// socket leaves the epoll set without an event): it ends now, and a flush waiting on it fails.</summary>
     internal void OnSocketClosed()
     {
-        lock (this)
+        using (Lock())
             _error ??= ConnectionErrors.ClosedLocally;
         if (onLoop)
             OnSendDone();
     }
 
     /// <summary>The readiness loop saw the socket writable (every event reports it): sends what waits, if anything.
-    /// One uncontended lock per event.</summary>
+    /// No lock unless a send may wait.</summary>
     internal void OnWritable()
     {
-        // Under the lock (in OnSendDone), never from a lock-free look at the flag: the edge may come while the
-        // flushing thread still holds the lock between its EAGAIN and setting the flag, and it comes only once.
-        if (onLoop)
+        // Nearly every event reports writability, and nearly always nothing waits for it: look without the lock. The
+        // edge may come while the flushing thread holds the lock between its EAGAIN and setting the flag, and it comes
+        // only once, so a held lock counts as "maybe waiting" (OnSendDone then rechecks under it). The lock is read
+        // before the flag: a flusher that has released it has set the flag first.
+        if (onLoop && (LeanLock.IsHeld(ref _lock) || Volatile.Read(ref _awaitingWritable)))
             OnSendDone();
     }
 
@@ -297,7 +304,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
         bool finished = false, shutdown = false;
         Exception? failure = null;
         CancellationTokenRegistration registration = default;
-        lock (this)
+        using (Lock())
         {
             if (onLoop)
             {
