@@ -217,8 +217,7 @@ internal sealed class ReadinessLoop
                 catch (Exception ex)
                 {
                     // Sessions are async methods that keep their own exceptions, and the acceptor catches its own, so
-                    // this is a bug; the loop must
-                    // outlive it, or every other socket on it would stop being served.
+                    // this is a bug; the loop must outlive it, or every other socket on it would stop being served.
                     Console.Error.WriteLine($"pooler: readiness loop callback failed: {ex}");
                 }
             }
