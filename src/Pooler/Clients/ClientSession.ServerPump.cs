@@ -30,6 +30,7 @@ public sealed partial class ClientSession
         {
             while (true)
             {
+                StopContextFlow();
                 var result = await input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var step = PumpStep.NeedMoreData;

@@ -49,6 +49,18 @@ public sealed partial class ClientSession
         _output = connection.Output;
     }
 
+    /// <summary>Turns off ExecutionContext flow on this thread, so the session's next await captures none. A login
+    /// resumes on thread-pool threads, whose (default) context the state machine would capture at its next await
+    /// and then install around every resumption after it, on the loop too (ExecutionContext.RunInternal on half of
+    /// the loop's stacks, bench/RESULTS.md), each resumption capturing it again. Sessions use no AsyncLocal. Called at
+    /// the top of the client loop and the server pump: once the flow is off, the look is a thread-static read. On a
+    /// thread-pool thread the suppression lasts until that work item ends (the pool resets the context).</summary>
+    private static void StopContextFlow()
+    {
+        if (!ExecutionContext.IsFlowSuppressed())
+            ExecutionContext.SuppressFlow();
+    }
+
     public string User => _user;
     public string Database => _database;
 
@@ -73,6 +85,7 @@ public sealed partial class ClientSession
                 ClientExit? exit = null;
                 while (exit is null)
                 {
+                    StopContextFlow();
                     var result = await _input.ReadAsync().ConfigureAwait(false);
                     var buffer = result.Buffer;
                     var (canceled, completed) = (result.IsCanceled, result.IsCompleted); // not the whole result: it would live in the box
