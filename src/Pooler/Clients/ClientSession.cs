@@ -31,6 +31,7 @@ public sealed partial class ClientSession
     private int _lock;
 
     private LeanLock.Held Lock() => LeanLock.Enter(ref _lock, this);
+
     private ServerConnection? _server;
     private int _pendingReplies;   // Query/Sync/FunctionCall sent whose ReadyForQuery has not come back yet
     private bool _unsynced;        // extended-protocol messages sent since the last Sync

@@ -9,7 +9,7 @@ namespace Tuki.Pool.Pooler.Pooling;
 /// </summary>
 public sealed class DatabaseGroup(string database, int maxConnections)
 {
-    // Taken at every rent and return, by both loop threads: a LeanLock, whose uncontended enter and exit are one
+    // Taken at every rent and return, from every loop thread: a LeanLock, whose uncontended enter and exit are one
     // atomic instruction each (Lock and Monitor call into the runtime).
     private int _lock;
 

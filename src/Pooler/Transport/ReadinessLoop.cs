@@ -229,12 +229,12 @@ internal sealed class ReadinessLoop
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) == "0"
             || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
             return [];
-        // One loop per two cores: the other half is left to the kernel's network work, the thread pool (logins) and
-        // whatever shares the machine. On 2-core VMs (bench/RESULTS.md, 2026-12-03) one loop matched two loops' TPS
-        // or beat it (connect per transaction +7-12 %, -c 1 +6 %) with 5-20 % less CPU per transaction, because each
-        // loop that runs dry sleeps and wakes on its own: two loops made 1.7x PgBouncer's context switches.
+        // One loop per core. On 2-core VMs one loop costs 5-20 % less CPU per transaction (fewer sleeps and wake-ups)
+        // but, in bench/run.sh against PgBouncer, 6-15 % fewer TPS for 50 and 1,000 selecting clients, while it wins
+        // on TPC-B, connect-per-transaction and one client (bench/RESULTS.md, 2026-12-03). Throughput first:
+        // TUKI_POOL_EPOLL_THREADS=1 where the pooler's CPU matters more.
         var threads = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
-            ? n : Math.Max(1, Environment.ProcessorCount / 2);
+            ? n : Environment.ProcessorCount;
         var loops = new List<ReadinessLoop>();
         for (var i = 0; i < threads; i++)
         {
