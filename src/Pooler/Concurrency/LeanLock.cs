@@ -1,8 +1,9 @@
 // A mutex held in one int field of the object it guards, for the objects every connection owns (a socket's reader
-// and writer, a client session). Monitor (lock (this)) needs no field either, but in .NET 10 each Enter and each Exit
-// is a call into the runtime's native helper, which finds the current thread through the shared library's TLS:
-// `perf` put 11 % of the pooler's user-mode samples in those two helpers, about 18 lock pairs per transaction
-// (bench/RESULTS.md). Here an uncontended Enter is one compare-and-swap and Exit one exchange, both inline.
+// and writer, a client session) and the pool group every rent and return takes. Monitor (lock (this)) needs no
+// field either, but in .NET 10 each Enter and each Exit is a call into the runtime's native helper, which finds the
+// current thread through the shared library's TLS: `perf` put 11 % of the pooler's user-mode samples in those two
+// helpers, about 18 lock pairs per transaction (bench/RESULTS.md). Here an uncontended Enter is one compare-and-swap
+// and Exit one exchange, both inline.
 //
 // Contention is brief and rare (the client loop and a server pump meet on a session for a few microseconds, a loop's
 // writable event meets a flush): the waiter spins a little, then sleeps on the guarded object's own Monitor, which

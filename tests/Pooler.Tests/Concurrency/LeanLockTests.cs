@@ -14,6 +14,28 @@ public class LeanLockTests
         public LeanLock.Held Lock() => LeanLock.Enter(ref State, this);
     }
 
+    /// <summary>Another thread that takes the lock once and signals when it got in.</summary>
+    private sealed class Contender
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+        private Thread _thread = null!;
+
+        public static Contender Start(Guarded guarded)
+        {
+            var contender = new Contender();
+            contender._thread = new Thread(() => { using (guarded.Lock()) contender.Entered.Set(); });
+            contender._thread.Start();
+            return contender;
+        }
+
+        public void AssertGetsInAfterRelease(Guarded guarded)
+        {
+            Assert.True(Entered.Wait(TimeSpan.FromSeconds(10)));
+            Assert.True(_thread.Join(TimeSpan.FromSeconds(10)));
+            Assert.False(LeanLock.IsHeld(ref guarded.State));
+        }
+    }
+
     [Fact]
     public void Excludes_under_contention_and_wakes_every_sleeper()
     {
@@ -50,39 +72,31 @@ public class LeanLockTests
     public void The_owner_may_enter_again_and_only_the_outer_scope_releases()
     {
         var guarded = new Guarded();
-        var entered = new ManualResetEventSlim();
-        Thread other;
+        Contender other;
         using (guarded.Lock())
         {
             using (guarded.Lock())
                 Assert.True(LeanLock.IsHeld(ref guarded.State));
             Assert.True(LeanLock.IsHeld(ref guarded.State)); // the inner scope released nothing
 
-            other = new Thread(() => { using (guarded.Lock()) entered.Set(); });
-            other.Start();
-            Assert.False(entered.Wait(TimeSpan.FromMilliseconds(200))); // still held by the outer scope
+            other = Contender.Start(guarded);
+            Assert.False(other.Entered.Wait(TimeSpan.FromMilliseconds(200))); // still held by the outer scope
         }
-        Assert.True(entered.Wait(TimeSpan.FromSeconds(10)));
-        Assert.True(other.Join(TimeSpan.FromSeconds(10)));
-        Assert.False(LeanLock.IsHeld(ref guarded.State));
+        other.AssertGetsInAfterRelease(guarded);
     }
 
     [Fact]
     public void A_sleeping_waiter_is_woken_by_the_release()
     {
         var guarded = new Guarded();
-        var entered = new ManualResetEventSlim();
-        Thread other;
+        Contender other;
         using (guarded.Lock())
         {
-            other = new Thread(() => { using (guarded.Lock()) entered.Set(); });
-            other.Start();
+            other = Contender.Start(guarded);
             Thread.Sleep(100); // long past its spin: it sleeps on the gate now
-            Assert.False(entered.IsSet);
+            Assert.False(other.Entered.IsSet);
         }
-        Assert.True(entered.Wait(TimeSpan.FromSeconds(10)));
-        Assert.True(other.Join(TimeSpan.FromSeconds(10)));
-        Assert.False(LeanLock.IsHeld(ref guarded.State));
+        other.AssertGetsInAfterRelease(guarded);
     }
 
     [Fact]
