@@ -28,7 +28,7 @@ internal static class ScramAttributes
     public static string NewNonce()
     {
         Span<byte> bytes = stackalloc byte[18];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(bytes);
+        RandomBytes.Fill(bytes);
         return Convert.ToBase64String(bytes);
     }
 }

@@ -79,7 +79,7 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
         utf8.GetBytes(withoutProof, authMessage[at..]);
 
         Span<byte> signature = stackalloc byte[32];
-        HMACSHA256.HashData(secret.StoredKey, authMessage, signature);
+        HmacSha256.HashData(secret.StoredKey, authMessage, signature);
         var clientKey = new byte[32];
         for (var i = 0; i < 32; i++)
             clientKey[i] = (byte)(clientProof[i] ^ signature[i]);
@@ -89,7 +89,7 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
             return null;
 
         ClientKey = clientKey;
-        HMACSHA256.HashData(secret.ServerKey, authMessage, signature);
+        HmacSha256.HashData(secret.ServerKey, authMessage, signature);
         return "v=" + Convert.ToBase64String(signature);
     }
 

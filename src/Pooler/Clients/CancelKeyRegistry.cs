@@ -2,6 +2,7 @@
 // that client is bound to at that moment, with that server's real key, so it never reaches another client's query.
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Tuki.Pool.Pooler.Auth;
 
 namespace Tuki.Pool.Pooler.Clients;
 
@@ -12,7 +13,7 @@ public sealed class CancelKeyRegistry
 
     public (int ProcessId, int SecretKey) Register(ClientSession session)
     {
-        var secret = RandomNumberGenerator.GetInt32(int.MinValue, int.MaxValue);
+        var secret = RandomBytes.NextInt32();
         while (true)
         {
             var pid = Interlocked.Increment(ref _nextProcessId) & int.MaxValue;
