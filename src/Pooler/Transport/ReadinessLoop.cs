@@ -5,8 +5,15 @@
 // object, an operation object, a SocketAsyncContext and its three locks (~0.7 KB). Elsewhere (macOS, Windows, or
 // TUKI_POOL_EPOLL=0) SocketReader keeps the zero-byte receive.
 //
-// Listening sockets are served the same way (level-triggered: one accept per event, a backlog fires again), so a
-// login costs no wake-up of .NET's socket thread and no thread-pool hop before its first read.
+// Listening sockets are served the same way (edge-triggered; the acceptor drains the backlog), so a login costs no
+// wake-up of .NET's socket thread and no thread-pool hop before its first read.
+//
+// One epoll set, several threads waiting on it (one per core). The kernel hands each batch of ready sockets to one
+// waiting thread only, so a second thread wakes only when events arrive while the first is busy: at low load the
+// pooler sleeps and wakes like PgBouncer's single loop, under load it uses every core. (A set per thread, the earlier
+// design, woke each thread for its own sockets even while the other was idle: 5.5 instead of ~3.5 sleeps per
+// connect-and-query.) An edge goes to one thread; a socket's handlers take the socket's lock, as they must anyway
+// against the session's own thread, so two threads may serve the same socket one after the other.
 //
 // Registrations are tokens, not file descriptors: a closed socket leaves the epoll set by itself and its number can
 // be reused at once, so an event is delivered only to the reader whose token it carries (slot + generation).
@@ -23,62 +30,60 @@ internal sealed class ReadinessLoop
 
     private const int MaxEvents = 256;
 
-    private static readonly ReadinessLoop[] s_loops = StartLoops();
-    private static int s_next;
+    private static readonly ReadinessLoop? s_loop = Start();
 
     private readonly int _epoll;
-    private readonly byte[] _events = GC.AllocateArray<byte>(MaxEvents * Epoll.EventSize, pinned: true);
     private readonly Lock _lock = new();
     private object?[] _targets = new object?[256];               // SocketReader or Acceptor, by slot; read without the lock by the loop
     private int[] _free = new int[256];                          // free slots (a stack)
     private int _freeCount, _nextSlot;
     private uint _generation;
 
-    private ReadinessLoop(int epoll)
+    private ReadinessLoop(int epoll, int threads)
     {
         _epoll = epoll;
-        new Thread(Run) { IsBackground = true, Name = "Tuki epoll" }.UnsafeStart();
+        for (var i = 0; i < threads; i++)
+            new Thread(Run) { IsBackground = true, Name = "Tuki epoll" }.UnsafeStart();
     }
 
-    /// <summary>True when client sockets are served by epoll loops (Linux x64/arm64, not turned off).</summary>
-    public static bool Enabled => s_loops.Length > 0;
+    /// <summary>True when client sockets are served by the epoll loop (Linux x64/arm64, not turned off).</summary>
+    public static bool Enabled => s_loop is not null;
 
-    /// <summary>Registers <paramref name="socket"/> (edge-triggered) on one of the loops; false when there is none
-    /// or the kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
+    /// <summary>Registers <paramref name="socket"/> (edge-triggered) on the loop; false when there is none or the
+    /// kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
     public static bool TryRegister(SafeHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
     {
-        loop = null;
+        loop = s_loop;
         token = 0;
-        if (s_loops.Length == 0)
-            return false;
-        var candidate = NextLoop();
-        if (!candidate.Add(socket, target, Epoll.Client, out token))
-            return false;
-        loop = candidate;
-        return true;
+        if (loop is null || loop.Add(socket, target, Epoll.Client, out token))
+            return loop is not null;
+        loop = null;
+        return false;
     }
 
-    /// <summary>A listening socket on a loop: <see cref="OnAcceptable"/> runs on the loop's thread while connections
-    /// wait in its backlog (level-triggered).</summary>
+    /// <summary>A listening socket on the loop: <see cref="OnAcceptable"/> runs on a loop thread when connections
+    /// arrive (edge-triggered: it must take every waiting one, or call <see cref="Rearm"/>).</summary>
     internal sealed class Acceptor(Action onAcceptable)
     {
         internal ulong Token;
         internal readonly Action OnAcceptable = onAcceptable;
     }
 
-    /// <summary>Registers a listening socket (made non-blocking by the caller) on one loop; false when there is none
-    /// or the kernel refused. <see cref="Remove"/> with the acceptor's token ends it.</summary>
+    /// <summary>Registers a listening socket (made non-blocking by the caller) on the loop; false when there is none
+    /// or the kernel refused. <see cref="RemoveListener"/> ends it.</summary>
     public static bool TryRegisterListener(Socket listener, Acceptor acceptor, out ReadinessLoop? loop)
     {
+        loop = s_loop;
+        if (loop is null || loop.Add(listener.SafeHandle, acceptor, Epoll.Listener, out _))
+            return loop is not null;
         loop = null;
-        if (s_loops.Length == 0)
-            return false;
-        var candidate = NextLoop();
-        if (!candidate.Add(listener.SafeHandle, acceptor, Epoll.In, out _))
-            return false;
-        loop = candidate;
-        return true;
+        return false;
     }
+
+    /// <summary>An acceptor that stopped before its backlog was empty: the kernel reports the listener again if
+    /// connections still wait (EPOLL_CTL_MOD re-checks readiness).</summary>
+    public void Rearm(Socket listener, Acceptor acceptor) =>
+        Control(Epoll.CtlMod, listener.SafeHandle, Epoll.Listener, acceptor.Token);
 
     /// <summary>Takes a listening socket off this loop (epoll stops reporting it even though it stays open).</summary>
     public void RemoveListener(Socket listener, Acceptor acceptor)
@@ -93,9 +98,6 @@ internal sealed class ReadinessLoop
         Acceptor acceptor => acceptor.Token,
         _ => 0,
     };
-
-    // Round robin: each new socket goes to the next loop.
-    private static ReadinessLoop NextLoop() => s_loops[(int)((uint)Interlocked.Increment(ref s_next) % (uint)s_loops.Length)];
 
     private bool Add(SafeHandle socket, object target, uint events, out ulong token)
     {
@@ -181,9 +183,10 @@ internal sealed class ReadinessLoop
         // going through ExecutionContext.RunInternal, which installs the captured context and restores the thread's.
         // (UnsafeStart above only keeps the creating thread's context from being held for the loop's lifetime.)
         ExecutionContext.SuppressFlow();
+        var events = GC.AllocateArray<byte>(MaxEvents * Epoll.EventSize, pinned: true); // this thread's own batch
         while (true)
         {
-            var count = Epoll.Wait(_epoll, _events, MaxEvents);
+            var count = Epoll.Wait(_epoll, events, MaxEvents);
             if (count < 0)
             {
                 if (Marshal.GetLastPInvokeError() == Epoll.EINTR)
@@ -195,7 +198,7 @@ internal sealed class ReadinessLoop
             var targets = Volatile.Read(ref _targets);
             for (var i = 0; i < count; i++)
             {
-                var (flags, token) = Epoll.At(_events, i);
+                var (flags, token) = Epoll.At(events, i);
                 var slot = (int)(uint)token;
                 if (slot >= targets.Length)
                     targets = Volatile.Read(ref _targets);
@@ -212,7 +215,7 @@ internal sealed class ReadinessLoop
                             reader.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
                     }
                     else if (target is Acceptor acceptor && acceptor.Token == token)
-                        acceptor.OnAcceptable(); // takes one connection; level-triggered, the rest fire again
+                        acceptor.OnAcceptable();
                 }
                 catch (Exception ex)
                 {
@@ -224,26 +227,16 @@ internal sealed class ReadinessLoop
         }
     }
 
-    private static ReadinessLoop[] StartLoops()
+    private static ReadinessLoop? Start()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) == "0"
             || RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.Arm64))
-            return [];
-        // One loop per core. On 2-core VMs one loop costs 5-20 % less CPU per transaction (fewer sleeps and wake-ups)
-        // but, in bench/run.sh against PgBouncer, 6-15 % fewer TPS for 50 and 1,000 selecting clients, while it wins
-        // on TPC-B, connect-per-transaction and one client (bench/RESULTS.md, 2026-12-03). Throughput first:
-        // TUKI_POOL_EPOLL_THREADS=1 where the pooler's CPU matters more.
+            return null;
+        // One thread per core, all waiting on the one set (see the top of this file).
         var threads = int.TryParse(Environment.GetEnvironmentVariable(ThreadsVariable), out var n) && n > 0
             ? n : Environment.ProcessorCount;
-        var loops = new List<ReadinessLoop>();
-        for (var i = 0; i < threads; i++)
-        {
-            var epoll = Epoll.Create();
-            if (epoll < 0)
-                break;
-            loops.Add(new ReadinessLoop(epoll));
-        }
-        return [.. loops];
+        var epoll = Epoll.Create();
+        return epoll < 0 ? null : new ReadinessLoop(epoll, threads);
     }
 
     /// <summary>epoll(7) through libc. struct epoll_event is packed on x86-64 (12 bytes), naturally aligned elsewhere
@@ -251,7 +244,7 @@ internal sealed class ReadinessLoop
     private static class Epoll
     {
         public const int EINTR = 4;
-        public const int CtlAdd = 1, CtlDel = 2;
+        public const int CtlAdd = 1, CtlDel = 2, CtlMod = 3;
         private const int CloExec = 0x80000;
         public const uint In = 0x001, Out = 0x004;
         private const uint Err = 0x008, Hup = 0x010, RdHup = 0x2000, EdgeTriggered = 1u << 31;
@@ -268,6 +261,10 @@ internal sealed class ReadinessLoop
         // A connection, edge-triggered: EPOLLOUT costs nothing then (it fires when a full send buffer drains, and at
         // connect).
         public const uint Client = In | Out | RdHup | Err | Hup | EdgeTriggered;
+
+        // A listening socket, edge-triggered too: a level-triggered one left ready would wake a second waiting thread
+        // with every event (the kernel passes a still-ready level-triggered socket on to the next waiter).
+        public const uint Listener = In | EdgeTriggered;
 
         public static int Control(int epoll, int op, int fd, uint events, ulong token)
         {
