@@ -5,10 +5,10 @@
 // helpers, about 18 lock pairs per transaction (bench/RESULTS.md). Here an uncontended Enter is one compare-and-swap
 // and Exit one exchange, both inline.
 //
-// Contention is brief and rare (the client loop and a server pump meet on a session for a few microseconds, a loop's
-// writable event meets a flush): the waiter spins a little, then sleeps on the guarded object's own Monitor, which
-// nothing else uses. Re-entry by the owning thread is allowed (the inner scope releases nothing), as with Monitor:
-// a cancellation callback registered under the lock may run inline and take it again.
+// Contention is brief and rare (the client loop and a server pump meet on a session for a few microseconds): the
+// waiter spins a little, then sleeps on the guarded object's own Monitor, which nothing else uses. Re-entry by the
+// owning thread is allowed (the inner scope releases nothing), as with Monitor: a cancellation callback registered
+// under the lock may run inline and take it again.
 using System.Runtime.CompilerServices;
 
 namespace Tuki.Pool.Pooler.Concurrency;

@@ -30,6 +30,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     private ManualResetValueTaskSourceCore<FlushResult> _source;
     private SendArgs? _sendArgs;       // without a readiness loop: the asynchronous send
     private bool _awaitingWritable;    // with one (onLoop): bytes wait for the loop's writable event instead
+    private bool _writableSeen;        // a writable edge since the last send (OnWritable); read against the flag above
 
     // Ownership: _buffer/_written belong to the writing thread (GetSpan/Advance take no lock). Under the lock,
     // FlushAsync and Complete hand them to the socket: sent at once, or moved to _sending (an asynchronous send in
@@ -229,6 +230,7 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
         {
             int sent;
             SocketError error;
+            _writableSeen = false; // an edge after this send's EAGAIN sets it again (see OnWritable)
             try
             {
                 sent = SocketCalls.Send(handle, socket, viaLibc: onLoop, array, offset, end - offset, out error);
@@ -251,14 +253,19 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     }
 
     /// <summary>The rest of _sending goes once the kernel has room. Caller holds the lock, right after a send that
-    /// found the buffer full: with the loop, that send armed the writable edge, and OnWritable takes this lock too,
-    /// so the event cannot slip in between.</summary>
+    /// found the buffer full: with the loop, that send armed the writable edge (see OnWritable for how the edge and
+    /// this flag cannot miss each other).</summary>
     private void StartSend()
     {
         if (onLoop)
         {
             // No .NET async operation: a socket that ran one stays in .NET's epoll set and wakes its threads.
-            _awaitingWritable = true;
+            Volatile.Write(ref _awaitingWritable, true);
+            Interlocked.MemoryBarrier();
+            // An edge since the send's EAGAIN whose OnWritable read the flag before it was set: nobody else will send.
+            // Rare (a window of a few instructions), so a thread-pool hop, outside this lock, is fine.
+            if (Volatile.Read(ref _writableSeen))
+                ThreadPool.UnsafeQueueUserWorkItem(static w => w.OnSendDone(), this, preferLocal: true);
             return;
         }
         var args = _sendArgs ??= new SendArgs(this);
@@ -288,14 +295,19 @@ internal sealed class SocketWriter(SafeHandle handle, Socket? socket, bool onLoo
     }
 
     /// <summary>The readiness loop saw the socket writable (every event reports it): sends what waits, if anything.
-    /// No lock unless a send may wait.</summary>
+    /// No lock unless a send waits.</summary>
     internal void OnWritable()
     {
-        // Nearly every event reports writability, and nearly always nothing waits for it: look without the lock. The
-        // edge may come while the flushing thread holds the lock between its EAGAIN and setting the flag, and it comes
-        // only once, so a held lock counts as "maybe waiting" (OnSendDone then rechecks under it). The lock is read
-        // before the flag: a flusher that has released it has set the flag first.
-        if (onLoop && (LeanLock.IsHeld(ref _lock) || Volatile.Read(ref _awaitingWritable)))
+        if (!onLoop)
+            return;
+        // Nearly every event reports writability, nearly always with nothing waiting, and often while the session
+        // flushes this very socket on another loop thread: no lock here, or that thread would be waited for. The edge
+        // comes once, possibly between a send's EAGAIN and the flag below being set, so the two sides meet as in
+        // Dekker's algorithm: this side marks the edge then reads the flag, the flusher sets the flag then reads the
+        // mark (StartSend); with a full fence between on both sides, at least one of them sees the other.
+        Volatile.Write(ref _writableSeen, true);
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _awaitingWritable))
             OnSendDone();
     }
 
