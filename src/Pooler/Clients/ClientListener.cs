@@ -55,7 +55,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
     }
 
     /// <summary>Accepts until <paramref name="stoppingToken"/> fires or <see cref="StopAccepting"/> is called. With
-    /// the epoll loops, accepts run on a loop's thread (see <see cref="AcceptOnLoop"/>); otherwise, or when the
+    /// the epoll loop, accepts run on one of its threads (see <see cref="AcceptOnLoop"/>); otherwise, or when the
     /// kernel refuses the registration, through .NET's AcceptAsync.</summary>
     public async Task AcceptLoopAsync(CancellationToken stoppingToken)
     {

@@ -1,5 +1,5 @@
 // Readiness of client sockets from the pooler's own epoll instance (Linux), PgBouncer's model: a client socket is
-// registered once, edge-triggered, and every arrival of bytes (or a hang-up) calls its reader on the loop's thread,
+// registered once, edge-triggered, and every arrival of bytes (or a hang-up) calls its reader on a loop thread,
 // which reads and runs the session inline. .NET's zero-byte ReceiveAsync, used before, cost two 1-byte MSG_PEEK
 // receives around every wait (three syscalls per client message instead of one) and, per idle client, an event-args
 // object, an operation object, a SocketAsyncContext and its three locks (~0.7 KB). Elsewhere (macOS, Windows, or

@@ -1,7 +1,7 @@
 // A socket as a duplex pipe, for clients (thousands, mostly idle) and servers alike. P.S.U's SocketConnection costs
 // two Pipes, two receive/send loops and their event args per socket and four pipe hand-offs per message; here the
 // session's reads and writes go straight to the socket (SocketReader, SocketWriter), readiness comes from the epoll
-// loops (ReadinessLoop), and an idle socket holds no buffer. An accepted client on a loop has no Socket object at all,
+// loop (ReadinessLoop), and an idle socket holds no buffer. An accepted client on a loop has no Socket object at all,
 // only its descriptor (SocketDescriptor): 112 bytes and seven syscalls per login less (see SocketCalls.Accept).
 using System.IO.Pipelines;
 using System.Net;

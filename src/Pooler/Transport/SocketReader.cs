@@ -211,7 +211,7 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
 
     private void OnWaitDone(SocketError error) => OnReady(error, waited: true, hangUp: false);
 
-    /// <summary>The readiness loop saw bytes (or a hang-up) arrive. Runs on the loop's thread.</summary>
+    /// <summary>The readiness loop saw bytes (or a hang-up) arrive. Runs on a loop thread.</summary>
     internal void OnReadable(bool hangUp) => OnReady(SocketError.Success, waited: false, hangUp);
 
     private TaskCompletionSource? _writable; // a non-blocking connect waiting for the loop's writable event
