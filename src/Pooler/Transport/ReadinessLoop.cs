@@ -9,11 +9,13 @@
 // wake-up of .NET's socket thread and no thread-pool hop before its first read.
 //
 // One epoll set, several threads waiting on it (one per core). The kernel hands each batch of ready sockets to one
-// waiting thread only, so a second thread wakes only when events arrive while the first is busy: at low load the
-// pooler sleeps and wakes like PgBouncer's single loop, under load it uses every core. (A set per thread, the earlier
-// design, woke each thread for its own sockets even while the other was idle: 5.5 instead of ~3.5 sleeps per
-// connect-and-query.) An edge goes to one thread; a socket's handlers take the socket's lock, as they must anyway
-// against the session's own thread, so two threads may serve the same socket one after the other.
+// waiting thread only, so a second thread is woken only for events that arrive while the first is busy, and any
+// thread serves any socket. (A set per thread, the earlier design, woke each thread for its own sockets even while
+// the other idled, and left one thread's sockets waiting while the other had nothing to do; the shared set gave
+// 4-5 % more TPS on select, TPC-B and one client, bench/RESULTS.md 2026-12-03 evening. It still sleeps more often
+// than a single thread: 4.5 against 3.3 context switches per TPC-B transaction.) An edge goes to one thread; a
+// socket's handlers take the socket's lock, as they must anyway against the session's own thread, so two threads may
+// serve the same socket one after the other.
 //
 // Registrations are tokens, not file descriptors: a closed socket leaves the epoll set by itself and its number can
 // be reused at once, so an event is delivered only to the reader whose token it carries (slot + generation).
@@ -55,8 +57,8 @@ internal sealed class ReadinessLoop
     {
         loop = s_loop;
         token = 0;
-        if (loop is null || loop.Add(socket, target, Epoll.Client, out token))
-            return loop is not null;
+        if (loop is not null && loop.Add(socket, target, Epoll.Client, out token))
+            return true;
         loop = null;
         return false;
     }
@@ -74,8 +76,8 @@ internal sealed class ReadinessLoop
     public static bool TryRegisterListener(Socket listener, Acceptor acceptor, out ReadinessLoop? loop)
     {
         loop = s_loop;
-        if (loop is null || loop.Add(listener.SafeHandle, acceptor, Epoll.Listener, out _))
-            return loop is not null;
+        if (loop is not null && loop.Add(listener.SafeHandle, acceptor, Epoll.Listener, out _))
+            return true;
         loop = null;
         return false;
     }
