@@ -53,15 +53,8 @@ internal sealed class ReadinessLoop
 
     /// <summary>Registers <paramref name="socket"/> (edge-triggered) on the loop; false when there is none or the
     /// kernel refused. <paramref name="target"/>.OnReadable runs on every arrival after this.</summary>
-    public static bool TryRegister(SafeHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token)
-    {
-        loop = s_loop;
-        token = 0;
-        if (loop is not null && loop.Add(socket, target, Epoll.Client, out token))
-            return true;
-        loop = null;
-        return false;
-    }
+    public static bool TryRegister(SafeHandle socket, SocketReader target, out ReadinessLoop? loop, out ulong token) =>
+        TryAdd(socket, target, Epoll.Client, out loop, out token);
 
     /// <summary>A listening socket on the loop: <see cref="OnAcceptable"/> runs on a loop thread when connections
     /// arrive (edge-triggered: it must take every waiting one, or call <see cref="Rearm"/>).</summary>
@@ -73,10 +66,14 @@ internal sealed class ReadinessLoop
 
     /// <summary>Registers a listening socket (made non-blocking by the caller) on the loop; false when there is none
     /// or the kernel refused. <see cref="RemoveListener"/> ends it.</summary>
-    public static bool TryRegisterListener(Socket listener, Acceptor acceptor, out ReadinessLoop? loop)
+    public static bool TryRegisterListener(Socket listener, Acceptor acceptor, out ReadinessLoop? loop) =>
+        TryAdd(listener.SafeHandle, acceptor, Epoll.Listener, out loop, out _);
+
+    private static bool TryAdd(SafeHandle socket, object target, uint events, out ReadinessLoop? loop, out ulong token)
     {
         loop = s_loop;
-        if (loop is not null && loop.Add(listener.SafeHandle, acceptor, Epoll.Listener, out _))
+        token = 0;
+        if (loop is not null && loop.Add(socket, target, events, out token))
             return true;
         loop = null;
         return false;
