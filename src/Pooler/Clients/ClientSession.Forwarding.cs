@@ -232,7 +232,7 @@ public sealed partial class ClientSession
     /// <summary>The server rented for the next transaction: syncs session settings, starts the pump.</summary>
     private void BindServer(ServerConnection server)
     {
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var now = LoopClock.Now;
         using (Lock())
         {
             OnServerBoundLocked(now);

@@ -228,7 +228,7 @@ public sealed partial class ClientSession
             if (_pendingReplies > 0 || _unsynced)
                 return false;
             if (status != TransactionStatus.Idle && !swallowed)
-                _idleInTransactionSince = System.Diagnostics.Stopwatch.GetTimestamp();
+                _idleInTransactionSince = LoopClock.Now;
             if (status != TransactionStatus.Idle && _mode == PoolMode.Statement && !swallowed && !_clientGone)
                 _statementModeViolated = true;
             if (status == TransactionStatus.Idle)

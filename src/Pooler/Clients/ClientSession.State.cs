@@ -1,9 +1,11 @@
 // The session's state as others see it (metrics, SHOW CLIENTS, drain), and the hooks the forwarding path calls to
-// move it: each hook is one line at its call site and costs a timestamp and a few field writes, no allocation.
+// move it: each hook is one line at its call site and costs a read of the loop's batch time (LoopClock) and a few
+// field writes, no allocation.
 using System.Diagnostics;
 using System.Net;
 using Tuki.Pool.Pooler.Metrics;
 using Tuki.Pool.Pooler.Protocol;
+using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
 
@@ -12,7 +14,7 @@ public sealed partial class ClientSession
     private static long s_nextId;
 
     private ClientState _state = ClientState.Login;
-    private long _stateSince = Stopwatch.GetTimestamp();
+    private long _stateSince = LoopClock.Now;
     private readonly DateTime _connectedAt = DateTime.UtcNow;
     private PoolStats? _stats;
     private long _boundAt;       // Stopwatch timestamp of the current binding (transaction duration)
@@ -87,7 +89,7 @@ public sealed partial class ClientSession
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
             _state = ClientState.Waiting;
-            _stateSince = Stopwatch.GetTimestamp(); // even if it was waiting already: this wait starts now
+            _stateSince = LoopClock.Now; // even if it was waiting already: this wait starts now
         }
         var gate = _pool!.Group.WaitUntilResumedAsync(_context.Shutdown);
         if (!gate.IsCompleted)
@@ -108,7 +110,7 @@ public sealed partial class ClientSession
     private void OnRequestSent()
     {
         if (_querySentAt == 0)
-            _querySentAt = Stopwatch.GetTimestamp();
+            _querySentAt = LoopClock.Now;
     }
 
     /// <summary>A ReadyForQuery settled one request. Caller holds the session lock.</summary>
@@ -116,7 +118,7 @@ public sealed partial class ClientSession
     {
         if (swallowed || _querySentAt == 0)
             return;
-        var now = Stopwatch.GetTimestamp();
+        var now = LoopClock.Now;
         _stats!.QueryDone(now - _querySentAt);
         // Pipelined requests: the next one's time runs from this reply (its own send time is not tracked).
         _querySentAt = _pendingReplies > 0 ? now : 0;
@@ -126,7 +128,7 @@ public sealed partial class ClientSession
     private void OnTransactionReleased()
     {
         bool drain;
-        var now = Stopwatch.GetTimestamp();
+        var now = LoopClock.Now;
         using (Lock())
         {
             if (_boundAt != 0)
@@ -197,7 +199,7 @@ public sealed partial class ClientSession
         if (_state == state)
             return;
         _state = state;
-        _stateSince = now != 0 ? now : Stopwatch.GetTimestamp();
+        _stateSince = now != 0 ? now : LoopClock.Now;
     }
 }
 

@@ -53,6 +53,7 @@ public sealed class PoolStats
     /// <summary>A transaction waited <paramref name="ticks"/> (Stopwatch) for a server.</summary>
     public void Waited(long ticks)
     {
+        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
         Interlocked.Increment(ref _waits);
         Interlocked.Add(ref _waitMicros, ToMicros(ticks));
         _waitSeconds?.Observe(ticks / (double)Stopwatch.Frequency);
@@ -61,6 +62,7 @@ public sealed class PoolStats
     /// <summary>A transaction held its server <paramref name="ticks"/> (Stopwatch), from bind to release.</summary>
     public void TransactionDone(long ticks)
     {
+        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _transactionMicros, ToMicros(ticks));
         _transactionSeconds?.Observe(ticks / (double)Stopwatch.Frequency);
@@ -69,6 +71,7 @@ public sealed class PoolStats
     /// <summary>One request (Query, Sync, FunctionCall) got its ReadyForQuery after <paramref name="ticks"/>.</summary>
     public void QueryDone(long ticks)
     {
+        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
         Interlocked.Increment(ref _queries);
         Interlocked.Add(ref _queryMicros, ToMicros(ticks));
         _querySeconds?.Observe(ticks / (double)Stopwatch.Frequency);

@@ -1,5 +1,7 @@
 // One pool per (database, user): idle servers reused LIFO, waiting clients served FIFO, bounded by size and by
 // the database-wide cap. Pure logic: servers come from a connect delegate, so tests need no socket.
+using Tuki.Pool.Pooler.Transport;
+
 namespace Tuki.Pool.Pooler.Pooling;
 
 public sealed class ServerPool
@@ -22,7 +24,7 @@ public sealed class ServerPool
         Settings = settings;
         _group = group;
         _connect = connect;
-        _time = time ?? TimeProvider.System;
+        _time = time ?? LoopClock.Provider; // a loop thread's batch time: no clock read per rent and return
         group.Add(this);
     }
 

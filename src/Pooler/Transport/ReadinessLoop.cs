@@ -194,34 +194,44 @@ internal sealed class ReadinessLoop
                 Thread.Sleep(10);
                 continue;
             }
-            var targets = Volatile.Read(ref _targets);
-            for (var i = 0; i < count; i++)
+            Dispatch(events, count);
+        }
+    }
+
+    // Apart from Run so that it is compiled like any other method (tiered, with profile data): Run never returns, so
+    // it only ever runs as an on-stack-replacement copy of its first, unoptimized compilation.
+    private void Dispatch(byte[] events, int count)
+    {
+        LoopClock.Tick();
+        var targets = Volatile.Read(ref _targets);
+        for (var i = 0; i < count; i++)
+        {
+            if ((i & 31) == 31)
+                LoopClock.Tick(); // a long batch: keep the sessions' timestamps within a few dozen events
+            var (flags, token) = Epoll.At(events, i);
+            var slot = (int)(uint)token;
+            if (slot >= targets.Length)
+                targets = Volatile.Read(ref _targets);
+            var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
+            try
             {
-                var (flags, token) = Epoll.At(events, i);
-                var slot = (int)(uint)token;
-                if (slot >= targets.Length)
-                    targets = Volatile.Read(ref _targets);
-                var target = slot < targets.Length ? Volatile.Read(ref targets[slot]) : null;
-                try
+                if (target is SocketReader reader)
                 {
-                    if (target is SocketReader reader)
-                    {
-                        if (reader.ReadinessToken != token)
-                            continue;
-                        if ((flags & Epoll.Out) != 0)
-                            reader.OnWritable(); // a connect in progress; nothing waits otherwise
-                        if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
-                            reader.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
-                    }
-                    else if (target is Acceptor acceptor && acceptor.Token == token)
-                        acceptor.OnAcceptable();
+                    if (reader.ReadinessToken != token)
+                        continue;
+                    if ((flags & Epoll.Out) != 0)
+                        reader.OnWritable(); // a connect in progress, or a send waiting for room
+                    if ((flags & (Epoll.In | Epoll.HangUp)) != 0)
+                        reader.OnReadable(hangUp: (flags & Epoll.PeerGone) != 0); // the session's read completes: it runs here
                 }
-                catch (Exception ex)
-                {
-                    // Sessions are async methods that keep their own exceptions, and the acceptor catches its own, so
-                    // this is a bug; the loop must outlive it, or every other socket on it would stop being served.
-                    Console.Error.WriteLine($"pooler: readiness loop callback failed: {ex}");
-                }
+                else if (target is Acceptor acceptor && acceptor.Token == token)
+                    acceptor.OnAcceptable();
+            }
+            catch (Exception ex)
+            {
+                // Sessions are async methods that keep their own exceptions, and the acceptor catches its own, so
+                // this is a bug; the loop must outlive it, or every other socket on it would stop being served.
+                Console.Error.WriteLine($"pooler: readiness loop callback failed: {ex}");
             }
         }
     }
