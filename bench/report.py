@@ -66,6 +66,7 @@ def main():
                  "pgbouncer-version", "dotnet-version", "commit"):
         p.add_argument("--" + name, required=True)
     p.add_argument("--warmup", default="30")
+    p.add_argument("--scenario-warmup", default="0")
     a = p.parse_args()
 
     rows = read(a.results)
@@ -88,7 +89,7 @@ def main():
       "PgBouncer transaction mode, default_pool_size 20, auth_file with the SCRAM verifier (passthrough); Tuki.Pool "
       "Release build, pool size 20, same user; every login is SCRAM-SHA-256 with 16 iterations (see run.sh). "
       f"Each pgbench run is `pgbench -n -T {a.duration}` plus the arguments below, after a {a.warmup} s warm-up of each "
-      f"target; {a.rounds} rounds, order direct → PgBouncer → Tuki.Pool in odd rounds and reversed in even ones. "
+      f"target (extended selects) and {a.scenario_warmup} s of each scenario; {a.rounds} rounds, order direct → PgBouncer → Tuki.Pool in odd rounds and reversed in even ones. "
       "CPU per transaction = the pooler process's utime+stime delta over the run ÷ transactions (from /proc).")
     w("")
     w(f"### Throughput (median TPS of {a.rounds} rounds)")

@@ -3,7 +3,8 @@
 #   bench/run.sh                      # full run: 4 rounds x 15 s per scenario and target, ~30 minutes
 #   ROUNDS=1 SECONDS=3 bench/run.sh   # smoke run
 # Environment: ROUNDS (4), SECONDS or DURATION (15, seconds per pgbench run), SCENARIOS (space-separated names,
-# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (30 s), BASE_PORT (26432),
+# default all), IDLE_COUNTS ("1000 10000"), STORM (5000 logins), STORM_ROUNDS (3), WARMUP (30 s), SCENARIO_WARMUP
+# (5 s of each scenario after it), BASE_PORT (26432),
 # RESULTS (bench/RESULTS.md; "none" prints the section without writing it), KEEP=1 keeps the work directory.
 # Everything it starts is stopped on exit, whatever the exit path.
 
@@ -16,6 +17,7 @@ repo=$PWD
 rounds=${ROUNDS:-4}
 duration=${DURATION:-$seconds_from_env}; ((duration > 0)) || duration=15
 warmup=${WARMUP:-30}
+scenario_warmup=${SCENARIO_WARMUP:-5}
 idle_counts=${IDLE_COUNTS-"1000 10000"}   # empty: skip
 storm=${STORM:-5000}
 storm_rounds=${STORM_ROUNDS:-3}
@@ -201,9 +203,18 @@ run_pgbench() { # scenario target round seconds args... → one tsv line (round 
 
 # A warm-up pass first: the pooler's first seconds run tier-0 JIT code, which is not what a server looks like.
 # 30 s: perf still found the JIT compiling (5 % of the pooler's CPU) 40 s into a run after a 5 s warm-up.
-say "warm-up (${warmup}s per target, not reported)"
+# Then a few seconds of every scenario: each has paths of its own (TPC-B's multi-statement transactions, logins,
+# simple queries), and without this its first round paid for compiling them (the JIT thread ran 14-17 µs per TPC-B
+# transaction for its first half minute, nothing after).
+say "warm-up (${warmup}s per target, then ${scenario_warmup}s of each scenario; not reported)"
 for target in direct pgbouncer tuki; do
   run_pgbench warmup "$target" 0 "$warmup" -S -M extended -c 50 -j 2
+done
+for s in "${scenarios[@]}"; do
+  read -ra args <<<"${s#*|}"
+  for target in direct pgbouncer tuki; do
+    run_pgbench "warmup_${s%%|*}" "$target" 0 "$scenario_warmup" "${args[@]}"
+  done
 done
 
 # ---- PROFILE=1: Tuki.Pool under -S -M extended -c 50 ------------------------------------------------------------
@@ -336,7 +347,7 @@ done
 # ---- report -----------------------------------------------------------------------------------------------------
 command_line="ROUNDS=$rounds SECONDS=$duration${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"} bench/run.sh"
 python3 bench/report.py --results "$tsv" --memory "$mem_tsv" --storm "$storm_tsv" \
-  --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" --warmup "$warmup" \
+  --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" --warmup "$warmup" --scenario-warmup "$scenario_warmup" \
   --pg-version "$("$bin/postgres" --version)" --pgbouncer-version "$(pgbouncer --version | head -n1)" \
   --dotnet-version "$(dotnet --version)" --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+dirty')" \
   > "$work/section.md"
