@@ -51,30 +51,22 @@ public sealed class PoolStats
     public long Logins => Volatile.Read(ref _logins);
 
     /// <summary>A transaction waited <paramref name="ticks"/> (Stopwatch) for a server.</summary>
-    public void Waited(long ticks)
-    {
-        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
-        Interlocked.Increment(ref _waits);
-        Interlocked.Add(ref _waitMicros, ToMicros(ticks));
-        _waitSeconds?.Observe(ticks / (double)Stopwatch.Frequency);
-    }
+    public void Waited(long ticks) => Record(ref _waits, ref _waitMicros, _waitSeconds, ticks);
 
     /// <summary>A transaction held its server <paramref name="ticks"/> (Stopwatch), from bind to release.</summary>
-    public void TransactionDone(long ticks)
-    {
-        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
-        Interlocked.Increment(ref _transactions);
-        Interlocked.Add(ref _transactionMicros, ToMicros(ticks));
-        _transactionSeconds?.Observe(ticks / (double)Stopwatch.Frequency);
-    }
+    public void TransactionDone(long ticks) => Record(ref _transactions, ref _transactionMicros, _transactionSeconds, ticks);
 
     /// <summary>One request (Query, Sync, FunctionCall) got its ReadyForQuery after <paramref name="ticks"/>.</summary>
-    public void QueryDone(long ticks)
+    public void QueryDone(long ticks) => Record(ref _queries, ref _queryMicros, _querySeconds, ticks);
+
+    private static void Record(ref long count, ref long micros, Histogram.Child? seconds, long ticks)
     {
-        ticks = Math.Max(0, ticks); // a start stamped on another thread after this loop batch began (LoopClock)
-        Interlocked.Increment(ref _queries);
-        Interlocked.Add(ref _queryMicros, ToMicros(ticks));
-        _querySeconds?.Observe(ticks / (double)Stopwatch.Frequency);
+        // A start stamped on another thread after the current loop batch began makes a duration a little negative
+        // (LoopClock): it counts as zero.
+        ticks = Math.Max(0, ticks);
+        Interlocked.Increment(ref count);
+        Interlocked.Add(ref micros, ToMicros(ticks));
+        seconds?.Observe(ticks / (double)Stopwatch.Frequency);
     }
 
     /// <summary>Bytes read from and written to a client of this pool (added in batches, see ClientSession).</summary>
