@@ -1,7 +1,12 @@
 // Startup and authentication of a client: SSLRequest/GSSENCRequest answered 'N', CancelRequest routed, then
 // SCRAM-SHA-256 / md5 / trust against pooler.yaml, then the welcome (AuthenticationOk, ParameterStatus from a
 // real server, our own BackendKeyData, ReadyForQuery).
+//
+// The steps a login awaits (each waits for the client at least once) return pooled ValueTasks: their state machines
+// come from the runtime's per-core cache and go back when awaited, instead of ≈1 KB of task boxes per login (a
+// storm of logins, and every connect-per-transaction client, pays them).
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -87,6 +92,10 @@ public sealed partial class ClientSession
     {
         var config = _context.Config;
         _maxClientMessageLength = config.Listen.MaxMessageSize;
+        var databaseAllow = config.Databases.TryGetValue(_database, out var database) ? database.Allow : null;
+        var userAllow = config.Users.TryGetValue(_user, out var user) ? user.Allow : null;
+        if (config.Listen.LoginRate <= 0 && databaseAllow is null && userAllow is null)
+            return; // nothing to check the address against: no getpeername and no address objects per login
         // Read from the kernel (accepted clients keep no copy): unreadable only once the peer has reset, and a client
         // whose address cannot be checked does not get past the checks.
         var address = _connection.RemoteEndPoint?.Address ?? throw new IOException("The client's address is gone: it disconnected.");
@@ -94,8 +103,6 @@ public sealed partial class ClientSession
             address = address.MapToIPv4();
         if (!_context.Logins.TryLogin(address, config.Listen.LoginRate))
             throw new PgErrorException(PgErrors.LoginRateExceeded(address.ToString(), config.Listen.LoginRate));
-        var databaseAllow = config.Databases.TryGetValue(_database, out var database) ? database.Allow : null;
-        var userAllow = config.Users.TryGetValue(_user, out var user) ? user.Allow : null;
         if (!Allowed(databaseAllow, address) || !Allowed(userAllow, address))
             throw new PgErrorException(PgErrors.AddressNotAllowed(address.ToString(), _user, _database));
     }
@@ -139,9 +146,10 @@ public sealed partial class ClientSession
 
     /// <summary>Reads packets until a StartupMessage; answers SSL requests with 'S' (listen.tls) or 'N', GSS requests
     /// with 'N', and serves CancelRequest.</summary>
-    private async Task<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
     {
-        var encryptionAsked = new HashSet<StartupKind>();
+        bool sslAsked = false, gssAsked = false;
         while (true)
         {
             var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -169,8 +177,10 @@ public sealed partial class ClientSession
                 case StartupKind.SslRequest:
                 case StartupKind.GssEncRequest:
                     // libpq may try GSSENC then SSL, once each; anything more is a confused or hostile client.
-                    if (!encryptionAsked.Add(packet.Kind))
+                    ref var asked = ref packet.Kind == StartupKind.SslRequest ? ref sslAsked : ref gssAsked;
+                    if (asked)
                         throw new ProtocolViolationException($"duplicate {(packet.Kind == StartupKind.SslRequest ? "SSLRequest" : "GSSENCRequest")}");
+                    asked = true;
                     var tls = _context.Config.Listen.Tls;
                     var accept = packet.Kind == StartupKind.SslRequest && tls.Mode != ClientTlsMode.Disable && !_encrypted;
                     _output.GetSpan(1)[0] = accept ? (byte)'S' : (byte)'N';
@@ -187,19 +197,30 @@ public sealed partial class ClientSession
                 default:
                     if (_context.Config.Listen.Tls.Mode == ClientTlsMode.Require && !_encrypted)
                         throw new PgErrorException(PgErrors.TlsRequired());
-                    var options = packet.Parameters.Where(p => p.Key.StartsWith("_pq_.", StringComparison.Ordinal)).Select(p => p.Key).ToList();
-                    if ((packet.ProtocolVersion & 0xFFFF) != 0 || options.Count > 0)
+                    var options = ProtocolOptions(packet);
+                    if ((packet.ProtocolVersion & 0xFFFF) != 0 || options is not null)
                     {
                         // A newer 3.x client, or protocol options: say we speak 3.0 and ignore those options, as
                         // PostgreSQL does (the field carries the whole version number, 3.0 = 196608).
-                        MessageWriter.WriteNegotiateProtocolVersion(_output, StartupCode.ProtocolVersion3, options);
+                        MessageWriter.WriteNegotiateProtocolVersion(_output, StartupCode.ProtocolVersion3, options ?? []);
                     }
                     return packet;
             }
         }
     }
 
-    private async Task AuthenticateAsync(CancellationToken cancellationToken)
+    /// <summary>The protocol options (<c>_pq_.*</c>) a startup packet asks for; null for the usual none.</summary>
+    private static List<string>? ProtocolOptions(StartupPacket packet)
+    {
+        List<string>? options = null;
+        for (var i = 0; i < packet.Parameters.Count; i++)
+            if (packet.Parameters[i].Key is var name && name.StartsWith("_pq_.", StringComparison.Ordinal))
+                (options ??= []).Add(name);
+        return options;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AuthenticateAsync(CancellationToken cancellationToken)
     {
         var type = _context.Config.Auth.Type;
         var known = _context.Secrets.IsKnown(_user);
@@ -218,7 +239,8 @@ public sealed partial class ClientSession
         }
     }
 
-    private async Task AuthenticateScramAsync(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AuthenticateScramAsync(CancellationToken cancellationToken)
     {
         var secret = _context.Secrets.Scram(_user);
         if (secret is null && _context.Secrets.AuthQuery is { } authQuery && _context.Config.Databases.ContainsKey(_database))
@@ -266,7 +288,8 @@ public sealed partial class ClientSession
         }
     }
 
-    private async Task AuthenticateMd5Async(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask AuthenticateMd5Async(CancellationToken cancellationToken)
     {
         var stored = _context.Secrets.Md5(_user);
         var salt = RandomNumberGenerator.GetBytes(4);
@@ -281,7 +304,8 @@ public sealed partial class ClientSession
     }
 
     /// <summary>Reads one PasswordMessage/SASL message ('p'); a client that leaves here just ends the session.</summary>
-    private async Task<byte[]> ReadPasswordMessageAsync(CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<byte[]> ReadPasswordMessageAsync(CancellationToken cancellationToken)
     {
         while (true)
         {

@@ -31,8 +31,9 @@ public sealed partial class ClientSession
 
     private void CollectStartupParameters(StartupPacket startup)
     {
-        foreach (var (name, value) in startup.Parameters)
+        for (var i = 0; i < startup.Parameters.Count; i++)
         {
+            var (name, value) = startup.Parameters[i];
             if (NotSettings.Contains(name) || name.StartsWith("_pq_.", StringComparison.Ordinal))
                 continue;
             (_desired ??= new())[name] = value;

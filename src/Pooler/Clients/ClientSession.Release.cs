@@ -26,9 +26,10 @@ public sealed partial class ClientSession
         ValueTask binding;
         using (Lock())
         {
-            _exitSignal = new SemaphoreSlim(0);
             _clientGone = true;
             server = _serverLost ? null : _server;
+            if (server is not null)
+                _exitSignal = new SemaphoreSlim(0); // only a client that leaves while bound may need a ROLLBACK
             binding = TakePump();
             if (server is not null && _clientStreamRemaining > 0)
             {

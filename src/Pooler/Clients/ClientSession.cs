@@ -69,6 +69,7 @@ public sealed partial class ClientSession
     {
         var admitted = _context.AdmitClient();
         var failed = false;
+        var saidGoodbye = false; // the client ended with Terminate
         PgError? fatal = null;
         try
         {
@@ -141,6 +142,7 @@ public sealed partial class ClientSession
                     exit = ExitAfter(step, canceled, completed);
                 }
                 await ExitAsync(exit.Value).ConfigureAwait(false);
+                saidGoodbye = exit == ClientExit.Terminate;
             }
             catch (PgErrorException ex)
             {
@@ -190,7 +192,7 @@ public sealed partial class ClientSession
                 if (_userCounted)
                     _context.Logins.ReleaseUser(_user);
                 _context.ReleaseClient();
-                await CloseAsync().ConfigureAwait(false);
+                await CloseAsync(saidGoodbye).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -214,9 +216,17 @@ public sealed partial class ClientSession
     private static readonly TimeSpan CloseLinger = TimeSpan.FromSeconds(1);
 
     /// <summary>Completes our side so the last bytes (often a FATAL error) are sent, waits briefly for the client to
-    /// close its side, then releases the socket.</summary>
-    private async Task CloseAsync()
+    /// close its side, then releases the socket. After the client's Terminate with nothing of ours left to send, the
+    /// socket is simply closed, as PostgreSQL and PgBouncer do: there is no last message to protect from a reset, and
+    /// a client that said goodbye need not be waited for (no shutdown, no read of its FIN, no linger timer).</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask CloseAsync(bool saidGoodbye)
     {
+        if (saidGoodbye && _output == _connection.Output && !_connection.HoldsBuffers)
+        {
+            _connection.Dispose();
+            return;
+        }
         try
         {
             await _output.CompleteAsync().ConfigureAwait(false);

@@ -16,9 +16,10 @@ public sealed record StartupPacket(
     {
         get
         {
-            foreach (var (key, value) in Parameters)
-                if (key == name)
-                    return value;
+            // By index: a foreach over the interface would allocate an enumerator per look-up.
+            for (var i = 0; i < Parameters.Count; i++)
+                if (Parameters[i].Key == name)
+                    return Parameters[i].Value;
             return null;
         }
     }

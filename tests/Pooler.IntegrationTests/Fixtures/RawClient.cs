@@ -111,6 +111,15 @@ public sealed class RawClient : IAsyncDisposable
         catch (IOException) { return true; }
     }
 
+    /// <summary>True when the pooler closed the connection cleanly (FIN: the read returns 0), false on a reset or
+    /// when nothing happened within the timeout.</summary>
+    public async Task<bool> ReadsEndOfStreamAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { return await _stream.ReadAsync(new byte[1], cts.Token) == 0; }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException) { return false; }
+    }
+
     /// <summary>Kills the connection the way a crashed process does: RST, no Terminate.</summary>
     public void Kill()
     {
