@@ -87,4 +87,21 @@ public sealed class BadInputTests(PostgresFixture pg)
         await raw.SendAsync([0, 0]); // half a length, then nothing
         Assert.True(await raw.IsClosedByPeerAsync(TimeSpan.FromSeconds(10)));
     }
+
+    [Fact]
+    public async Task ClientSilentMidScram_LoginTimeoutError()
+    {
+        var db = await pg.CreateDatabaseAsync("bad_silent_scram");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 2\ntimeouts: { client_login: 1s }");
+        await using var raw = await RawClient.ConnectAsync(pooler.Port);
+        await raw.SendStartupAsync(("user", db.User), ("database", db.Database));
+        var sasl = await raw.ReadMessageAsync();
+        Assert.Equal('R', sasl!.Value.Type); // AuthenticationSASL; the client never answers it
+        var reply = await raw.ReadMessageAsync(TimeSpan.FromSeconds(10));
+        Assert.NotNull(reply);
+        Assert.Equal('E', reply.Value.Type);
+        Assert.Equal("08P01", RawClient.SqlState(reply.Value.Body));
+        Assert.Contains("client_login", System.Text.Encoding.UTF8.GetString(reply.Value.Body));
+        Assert.True(await raw.IsClosedByPeerAsync(TimeSpan.FromSeconds(5)));
+    }
 }

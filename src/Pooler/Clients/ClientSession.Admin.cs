@@ -34,6 +34,7 @@ public sealed partial class ClientSession
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
+            ThrowIfLoginTimedOutLocked();
             _isAdmin = true;
             SetStateLocked(ClientState.Idle);
         }

@@ -43,7 +43,7 @@ public sealed partial class ClientSession
             return ClientExit.Terminate;
         if (canceled && DrainDue())
             throw new PgErrorException(PgErrors.Shutdown());
-        if (canceled && Volatile.Read(ref _idleTimedOut))
+        if (canceled && Volatile.Read(ref _timedOut))
             throw new PgErrorException(PgErrors.IdleInTransactionTimeout(IdleTransactionTimeout));
         if (canceled || Volatile.Read(ref _serverLost))
             return ClientExit.ServerLost;

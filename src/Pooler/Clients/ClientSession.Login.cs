@@ -27,11 +27,9 @@ public sealed partial class ClientSession
     private async Task<bool> LoginAsync(bool admitted)
     {
         var loginTimeout = _context.Config.Pool.Timeouts.ClientLogin;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_context.Shutdown);
-        timeout.CancelAfter(loginTimeout);
         try
         {
-            var startup = await ReadStartupAsync(timeout.Token).ConfigureAwait(false);
+            var startup = await ReadStartupAsync().ConfigureAwait(false);
             if (startup is null)
                 return false;
             if (!admitted)
@@ -45,7 +43,7 @@ public sealed partial class ClientSession
             CollectStartupParameters(startup);
             _applicationName = startup["application_name"];
 
-            await AuthenticateAsync(timeout.Token).ConfigureAwait(false);
+            await AuthenticateAsync().ConfigureAwait(false);
             AdmitUser();
 
             var config = _context.Config;
@@ -60,8 +58,8 @@ public sealed partial class ClientSession
             (_database, _user) = (_pool.Key.Database, _pool.Key.User); // the pool's copies: one for all its clients
             ApplyPoolRules(config.Databases[_database].Pool);
             _applicationName = DesiredValue("application_name") ?? _applicationName; // the shared table's copy
-            var serverParameters = await GetServerParametersAsync(_pool, timeout.Token).ConfigureAwait(false);
-            await ValidateSettingsAsync(_pool, timeout.Token).ConfigureAwait(false);
+            var serverParameters = await GetServerParametersAsync(_pool).ConfigureAwait(false);
+            await ValidateSettingsAsync(_pool).ConfigureAwait(false);
             OnLoggedIn();
             await WelcomeAsync(serverParameters).ConfigureAwait(false);
             if (_context.Config.Logging.Connections)
@@ -69,7 +67,7 @@ public sealed partial class ClientSession
                     _connection.RemoteEndPoint, _database, _user, _applicationName ?? "");
             return true;
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !_context.Shutdown.IsCancellationRequested)
+        catch (OperationCanceledException) when (LoginTimedOut && !_context.Shutdown.IsCancellationRequested)
         {
             _context.Logger.LogInformation("Client {Client} did not log in within {Timeout}", _connection.RemoteEndPoint, loginTimeout);
             await SendFatalAsync(PgErrors.LoginTimeout(loginTimeout)).ConfigureAwait(false);
@@ -80,6 +78,10 @@ public sealed partial class ClientSession
             _context.Logger.LogInformation("Client {Client} login refused: {Error}", _connection.RemoteEndPoint, ex.Error);
             await SendFatalAsync(ex.Error).ConfigureAwait(false);
             return false;
+        }
+        finally
+        {
+            EndLoginWaits();
         }
     }
 
@@ -127,13 +129,13 @@ public sealed partial class ClientSession
     }
 
     /// <summary>After 'S': the handshake, then every later byte goes through TLS (the startup packet included).</summary>
-    private async Task StartTlsAsync(ClientTlsConfig tls, CancellationToken cancellationToken)
+    private async Task StartTlsAsync(ClientTlsConfig tls)
     {
         var certificate = _context.Certificates.Get(tls.Certificate!, tls.Key!);
         System.IO.Pipelines.IDuplexPipe pipe;
         try
         {
-            pipe = await Transport.Tls.AcceptAsync(_connection, certificate, cancellationToken).ConfigureAwait(false);
+            pipe = await Transport.Tls.AcceptAsync(_connection, certificate, LoginWaitToken()).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is System.Security.Authentication.AuthenticationException or IOException)
         {
@@ -147,16 +149,18 @@ public sealed partial class ClientSession
     /// <summary>Reads packets until a StartupMessage; answers SSL requests with 'S' (listen.tls) or 'N', GSS requests
     /// with 'N', and serves CancelRequest.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<StartupPacket?> ReadStartupAsync(CancellationToken cancellationToken)
+    private async ValueTask<StartupPacket?> ReadStartupAsync()
     {
         bool sslAsked = false, gssAsked = false;
         while (true)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var result = await _input.ReadAsync(LoginReadToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             StartupPacket? packet;
             try
             {
+                if (result.IsCanceled)
+                    ThrowIfLoginCut();
                 if (!StartupPacketReader.TryRead(ref buffer, out packet))
                 {
                     if (result.IsCompleted)
@@ -185,9 +189,9 @@ public sealed partial class ClientSession
                     var accept = packet.Kind == StartupKind.SslRequest && tls.Mode != ClientTlsMode.Disable && !_encrypted;
                     _output.GetSpan(1)[0] = accept ? (byte)'S' : (byte)'N';
                     _output.Advance(1);
-                    await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await _output.FlushAsync().ConfigureAwait(false);
                     if (accept)
-                        await StartTlsAsync(tls, cancellationToken).ConfigureAwait(false);
+                        await StartTlsAsync(tls).ConfigureAwait(false);
                     continue;
                 case StartupKind.CancelRequest:
                     var target = _context.CancelKeys.Find(packet.CancelProcessId, packet.CancelSecretKey);
@@ -220,7 +224,7 @@ public sealed partial class ClientSession
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask AuthenticateAsync(CancellationToken cancellationToken)
+    private async ValueTask AuthenticateAsync()
     {
         var type = _context.Config.Auth.Type;
         var known = _context.Secrets.IsKnown(_user);
@@ -231,27 +235,27 @@ public sealed partial class ClientSession
                     throw new PgErrorException(PgErrors.PasswordFailed(_user));
                 break;
             case AuthType.Md5:
-                await AuthenticateMd5Async(cancellationToken).ConfigureAwait(false);
+                await AuthenticateMd5Async().ConfigureAwait(false);
                 break;
             default:
-                await AuthenticateScramAsync(cancellationToken).ConfigureAwait(false);
+                await AuthenticateScramAsync().ConfigureAwait(false);
                 break;
         }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask AuthenticateScramAsync(CancellationToken cancellationToken)
+    private async ValueTask AuthenticateScramAsync()
     {
         var secret = _context.Secrets.Scram(_user);
         if (secret is null && _context.Secrets.AuthQuery is { } authQuery && _context.Config.Databases.ContainsKey(_database))
-            secret = await LookUpSecretAsync(authQuery, cancellationToken).ConfigureAwait(false);
+            secret = await LookUpSecretAsync(authQuery).ConfigureAwait(false);
         // Unknown users run the same exchange against a mock verifier and fail at the proof, like a wrong password.
         var scram = secret is null ? ScramServer.Mock(_user, _context.MockScramKey) : new ScramServer(secret);
 
         MessageWriter.WriteAuthenticationSasl(_output, ScramServer.Mechanism);
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _output.FlushAsync().ConfigureAwait(false);
 
-        var initial = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        var initial = await ReadPasswordMessageAsync().ConfigureAwait(false);
         var (mechanism, clientFirst) = ParseSaslInitialResponse(initial);
         if (mechanism != ScramServer.Mechanism)
             throw new PgErrorException(PgErrors.ProtocolViolation($"client selected an invalid SASL authentication mechanism \"{mechanism}\""));
@@ -260,9 +264,9 @@ public sealed partial class ClientSession
         try { serverFirst = scram.HandleClientFirst(clientFirst); }
         catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
         MessageWriter.WriteAuthentication(_output, AuthCode.SaslContinue, Encoding.UTF8.GetBytes(serverFirst));
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _output.FlushAsync().ConfigureAwait(false);
 
-        var final = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        var final = await ReadPasswordMessageAsync().ConfigureAwait(false);
         string? serverFinal;
         try { serverFinal = scram.HandleClientFinal(Encoding.UTF8.GetString(final)); }
         catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
@@ -272,11 +276,11 @@ public sealed partial class ClientSession
         MessageWriter.WriteAuthentication(_output, AuthCode.SaslFinal, Encoding.UTF8.GetBytes(serverFinal));
     }
 
-    private async Task<ScramSecret?> LookUpSecretAsync(AuthQuery authQuery, CancellationToken cancellationToken)
+    private async Task<ScramSecret?> LookUpSecretAsync(AuthQuery authQuery)
     {
         try
         {
-            return await authQuery.LookupAsync(_database, _user, cancellationToken).ConfigureAwait(false);
+            return await authQuery.LookupAsync(_database, _user, LoginWaitToken()).ConfigureAwait(false);
         }
         catch (PoolWaitTimeoutException ex)
         {
@@ -289,14 +293,14 @@ public sealed partial class ClientSession
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask AuthenticateMd5Async(CancellationToken cancellationToken)
+    private async ValueTask AuthenticateMd5Async()
     {
         var stored = _context.Secrets.Md5(_user);
         var salt = RandomNumberGenerator.GetBytes(4);
         MessageWriter.WriteAuthentication(_output, AuthCode.Md5Password, salt);
-        await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _output.FlushAsync().ConfigureAwait(false);
 
-        var body = await ReadPasswordMessageAsync(cancellationToken).ConfigureAwait(false);
+        var body = await ReadPasswordMessageAsync().ConfigureAwait(false);
         var sent = body.Length > 0 && body[^1] == 0 ? Encoding.UTF8.GetString(body, 0, body.Length - 1) : "";
         var expected = stored is null ? null : Md5Password.Response(stored, _user, salt);
         if (expected is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(sent), Encoding.UTF8.GetBytes(expected)))
@@ -305,14 +309,16 @@ public sealed partial class ClientSession
 
     /// <summary>Reads one PasswordMessage/SASL message ('p'); a client that leaves here just ends the session.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<byte[]> ReadPasswordMessageAsync(CancellationToken cancellationToken)
+    private async ValueTask<byte[]> ReadPasswordMessageAsync()
     {
         while (true)
         {
-            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var result = await _input.ReadAsync(LoginReadToken).ConfigureAwait(false);
             var buffer = result.Buffer;
             try
             {
+                if (result.IsCanceled)
+                    ThrowIfLoginCut();
                 if (FrameReader.TryReadFrame(ref buffer, MaxLoginMessageLength, out var header, out var frame))
                 {
                     if (header.Code != FrontendCode.Password)
@@ -342,14 +348,14 @@ public sealed partial class ClientSession
     }
 
     /// <summary>ParameterStatus values must come from a real server: the first login of a pool opens one.</summary>
-    private static async Task<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool)
     {
         if (pool.ServerParameters is { } known)
             return known;
         IPooledConnection server;
         try
         {
-            server = await pool.RentAsync(cancellationToken).ConfigureAwait(false);
+            server = await pool.RentAsync(LoginWaitToken()).ConfigureAwait(false);
         }
         catch (ServerLoginException ex)
         {
@@ -368,7 +374,7 @@ public sealed partial class ClientSession
     /// <summary>PostgreSQL refuses a connection whose startup settings it rejects (unknown name, bad value). The
     /// pooler applies them later, pipelined and unchecked, so it checks new ones here once per pool: each SET on
     /// an idle server as its own query, then RESET ALL. A rejected one ends the login with PostgreSQL's error.</summary>
-    private async Task ValidateSettingsAsync(ServerPool pool, CancellationToken cancellationToken)
+    private async Task ValidateSettingsAsync(ServerPool pool)
     {
         if (_desired is null)
             return;
@@ -379,6 +385,7 @@ public sealed partial class ClientSession
         if (unchecked_ is null)
             return;
 
+        var cancellationToken = LoginWaitToken();
         IPooledConnection rented;
         try { rented = await pool.RentAsync(cancellationToken).ConfigureAwait(false); }
         catch (ServerLoginException ex) { throw new PgErrorException(ex.Error); }

@@ -47,16 +47,22 @@ public sealed partial class ClientSession
 
     // pool.timeouts.idle_transaction: a client that holds a server inside a transaction and sends nothing.
     private long _idleInTransactionSince;   // Stopwatch timestamp of the ReadyForQuery 'T'/'E' it went quiet after
-    private bool _idleTimedOut;
+    private bool _timedOut;                 // the sweep cut this client: idle in a transaction, or a login past client_login
 
     // pool.timeouts.query: a query running longer is cancelled on the server (the client gets PostgreSQL's 57014).
     private long _cancelledQueryAt;
 
-    /// <summary>Called about once a second for every client: cancels a query running past pool.timeouts.query, and
-    /// cuts a client idle in a transaction past pool.timeouts.idle_transaction (its loop wakes, rolls the server
-    /// back and sends FATAL 25P03, as PostgreSQL's own setting would).</summary>
+    /// <summary>Called about once a second for every client: cuts a login past pool.timeouts.client_login (see
+    /// ClientSession.LoginClock), cancels a query running past pool.timeouts.query, and cuts a client idle in a
+    /// transaction past pool.timeouts.idle_transaction (its loop wakes, rolls the server back and sends FATAL 25P03, as
+    /// PostgreSQL's own setting would).</summary>
     public void CheckTimeouts(long now)
     {
+        if (_state == ClientState.Login)
+        {
+            CheckLoginDeadline(now);
+            return;
+        }
         if (IdleTransactionTimeout <= TimeSpan.Zero && QueryTimeout <= TimeSpan.Zero)
             return;
         bool cancel = false, cut = false;
@@ -74,7 +80,7 @@ public sealed partial class ClientSession
                 && System.Diagnostics.Stopwatch.GetElapsedTime(_idleInTransactionSince, now) > IdleTransactionTimeout)
             {
                 _idleInTransactionSince = 0;
-                _idleTimedOut = true;
+                _timedOut = true;
                 cut = true;
             }
         }

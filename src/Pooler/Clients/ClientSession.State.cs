@@ -75,6 +75,7 @@ public sealed partial class ClientSession
         {
             if (_draining)
                 throw new PgErrorException(PgErrors.Shutdown());
+            ThrowIfLoginTimedOutLocked();
             SetStateLocked(ClientState.Idle);
         }
     }

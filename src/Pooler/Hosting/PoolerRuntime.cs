@@ -98,9 +98,10 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    /// <summary>Once a second: queries past pool.timeouts.query are cancelled, clients idle inside a transaction past
-    /// pool.timeouts.idle_transaction are cut, login-rate buckets of quiet addresses are forgotten, and a burst's
-    /// memory is given back once the pooler is quiet (IdleMemoryTrim).</summary>
+    /// <summary>Once a second: logins past pool.timeouts.client_login are cut, queries past pool.timeouts.query are
+    /// cancelled, clients idle inside a transaction past pool.timeouts.idle_transaction are cut, login-rate buckets
+    /// of quiet addresses are forgotten, and a burst's memory is given back once the pooler is quiet
+    /// (IdleMemoryTrim).</summary>
     private async Task SweepClientsAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
