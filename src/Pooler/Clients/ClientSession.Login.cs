@@ -422,11 +422,30 @@ public sealed partial class ClientSession
             throw new PgErrorException(refused with { Severity = "FATAL" });
     }
 
+    /// <summary>The ParameterStatus messages of the welcome: the server's values, the client's own settings where it
+    /// asked for some. Encoded once and kept on the pool for the next client with the same settings table (clients
+    /// with equal startup settings share one, ServerPool.ShareSettings): ≈14 messages not encoded again per login.</summary>
+    private byte[] WelcomeParameters(IReadOnlyList<KeyValuePair<string, string>> serverParameters)
+    {
+        var desired = _desired;
+        var version = desired?.Version ?? 0;
+        if (_pool!.WelcomeCache is EncodedWelcome cached && ReferenceEquals(cached.Server, serverParameters)
+            && ReferenceEquals(cached.Desired, desired) && cached.Version == version)
+            return cached.Bytes;
+        var encoded = new ArrayBufferWriter<byte>(512);
+        foreach (var (name, value) in serverParameters)
+            MessageWriter.WriteParameterStatus(encoded, name, DesiredValue(name) ?? value);
+        var bytes = encoded.WrittenSpan.ToArray();
+        _pool.WelcomeCache = new EncodedWelcome(serverParameters, desired, version, bytes);
+        return bytes;
+    }
+
+    private sealed record EncodedWelcome(IReadOnlyList<KeyValuePair<string, string>> Server, ParameterTable? Desired, long Version, byte[] Bytes);
+
     private async Task WelcomeAsync(IReadOnlyList<KeyValuePair<string, string>> serverParameters)
     {
         MessageWriter.WriteAuthentication(_output, AuthCode.Ok);
-        foreach (var (name, value) in serverParameters)
-            MessageWriter.WriteParameterStatus(_output, name, DesiredValue(name) ?? value);
+        _output.Write(WelcomeParameters(serverParameters));
         int secretKey;
         (_processId, secretKey) = _context.CancelKeys.Register(this);
         MessageWriter.WriteBackendKeyData(_output, _processId, secretKey);

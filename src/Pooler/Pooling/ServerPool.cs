@@ -55,6 +55,10 @@ public sealed class ServerPool
     /// <summary>ParameterStatus values reported by this pool's servers at startup; sent to logging-in clients.</summary>
     public IReadOnlyList<KeyValuePair<string, string>>? ServerParameters { get; set; }
 
+    /// <summary>The session layer's encoding of the last welcome it sent to a client of this pool (see
+    /// ClientSession.WelcomeAsync), kept here so it is made once per pool and settings, not once per login.</summary>
+    public object? WelcomeCache { get; set; }
+
     /// <summary>Clients pinned to their server right now (<see cref="TryPin"/>).</summary>
     public int Pinned => Volatile.Read(ref _pinned);
 
