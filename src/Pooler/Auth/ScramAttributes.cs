@@ -25,10 +25,37 @@ internal static class ScramAttributes
         return false;
     }
 
+    /// <summary>The value of attribute <paramref name="name"/> in a message as UTF-8 bytes, or empty when absent.</summary>
+    public static ReadOnlySpan<byte> Find(ReadOnlySpan<byte> message, byte name)
+    {
+        while (!message.IsEmpty)
+        {
+            var comma = message.IndexOf((byte)',');
+            var part = comma < 0 ? message : message[..comma];
+            if (part.Length >= 2 && part[0] == name && part[1] == (byte)'=')
+                return part[2..];
+            message = comma < 0 ? default : message[(comma + 1)..];
+        }
+        return default;
+    }
+
+    private const int NonceBytes = 18;
+
+    /// <summary>Characters of a nonce made by <see cref="NewNonce(Span{byte})"/> (base64 of 18 random bytes).</summary>
+    public const int NonceLength = NonceBytes / 3 * 4;
+
     public static string NewNonce()
     {
-        Span<byte> bytes = stackalloc byte[18];
+        Span<byte> nonce = stackalloc byte[NonceLength];
+        return System.Text.Encoding.ASCII.GetString(nonce[..NewNonce(nonce)]);
+    }
+
+    /// <summary>A fresh nonce written as ASCII into <paramref name="destination"/> (≥ <see cref="NonceLength"/>); its length.</summary>
+    public static int NewNonce(Span<byte> destination)
+    {
+        Span<byte> bytes = stackalloc byte[NonceBytes];
         RandomBytes.Fill(bytes);
-        return Convert.ToBase64String(bytes);
+        System.Buffers.Text.Base64.EncodeToUtf8(bytes, destination, out _, out var written);
+        return written;
     }
 }

@@ -3,8 +3,8 @@
 // real server, our own BackendKeyData, ReadyForQuery).
 //
 // The steps a login awaits (each waits for the client at least once) return pooled ValueTasks: their state machines
-// come from the runtime's per-core cache and go back when awaited, instead of ≈1 KB of task boxes per login (a
-// storm of logins, and every connect-per-transaction client, pays them).
+// come from the runtime's per-core cache and go back when awaited. With tens of logins in flight (clients that
+// connect per transaction) that saves ≈1 KB of task boxes per login; a storm of thousands at once outruns the cache.
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -256,24 +256,20 @@ public sealed partial class ClientSession
         await _output.FlushAsync().ConfigureAwait(false);
 
         var initial = await ReadPasswordMessageAsync().ConfigureAwait(false);
-        var (mechanism, clientFirst) = ParseSaslInitialResponse(initial);
-        if (mechanism != ScramServer.Mechanism)
-            throw new PgErrorException(PgErrors.ProtocolViolation($"client selected an invalid SASL authentication mechanism \"{mechanism}\""));
-
-        string serverFirst;
-        try { serverFirst = scram.HandleClientFirst(clientFirst); }
+        byte[] serverFirst;
+        try { serverFirst = scram.HandleClientFirst(SaslInitialResponseData(initial)); }
         catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
-        MessageWriter.WriteAuthentication(_output, AuthCode.SaslContinue, Encoding.UTF8.GetBytes(serverFirst));
+        MessageWriter.WriteAuthentication(_output, AuthCode.SaslContinue, serverFirst);
         await _output.FlushAsync().ConfigureAwait(false);
 
         var final = await ReadPasswordMessageAsync().ConfigureAwait(false);
-        string? serverFinal;
-        try { serverFinal = scram.HandleClientFinal(Encoding.UTF8.GetString(final)); }
+        byte[]? serverFinal;
+        try { serverFinal = scram.HandleClientFinal(final); }
         catch (ScramException ex) { throw new PgErrorException(PgErrors.ProtocolViolation(ex.Message)); }
         if (serverFinal is null)
             throw new PgErrorException(PgErrors.PasswordFailed(_user));
         _context.Secrets.RememberKeys(_user, secret!, scram.ClientKey!);
-        MessageWriter.WriteAuthentication(_output, AuthCode.SaslFinal, Encoding.UTF8.GetBytes(serverFinal));
+        MessageWriter.WriteAuthentication(_output, AuthCode.SaslFinal, serverFinal);
     }
 
     private async Task<ScramSecret?> LookUpSecretAsync(AuthQuery authQuery)
@@ -335,17 +331,26 @@ public sealed partial class ClientSession
         }
     }
 
-    private static (string Mechanism, string Data) ParseSaslInitialResponse(ReadOnlySpan<byte> body)
+    /// <summary>SASLInitialResponse: the mechanism (only ours is accepted), then the client-first-message.</summary>
+    private static ReadOnlySpan<byte> SaslInitialResponseData(ReadOnlySpan<byte> body)
     {
-        var mechanism = MessageParser.CString(ref body);
+        var end = body.IndexOf((byte)0);
+        if (end < 0)
+            throw new ProtocolViolationException("malformed SASLInitialResponse");
+        if (!body[..end].SequenceEqual(ScramMechanism))
+            throw new PgErrorException(PgErrors.ProtocolViolation(
+                $"client selected an invalid SASL authentication mechanism \"{Encoding.UTF8.GetString(body[..end])}\""));
+        body = body[(end + 1)..];
         if (body.Length < 4)
             throw new ProtocolViolationException("malformed SASLInitialResponse");
         var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(body);
         body = body.Slice(4);
         if (length < 0 || length != body.Length)
             throw new ProtocolViolationException("malformed SASLInitialResponse length");
-        return (mechanism, Encoding.UTF8.GetString(body));
+        return body;
     }
+
+    private static ReadOnlySpan<byte> ScramMechanism => "SCRAM-SHA-256"u8;
 
     /// <summary>ParameterStatus values must come from a real server: the first login of a pool opens one.</summary>
     private async Task<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool)
@@ -429,14 +434,14 @@ public sealed partial class ClientSession
     {
         var desired = _desired;
         var version = desired?.Version ?? 0;
-        if (_pool!.WelcomeCache is EncodedWelcome cached && ReferenceEquals(cached.Server, serverParameters)
+        if (Volatile.Read(ref _pool!.WelcomeCache) is EncodedWelcome cached && ReferenceEquals(cached.Server, serverParameters)
             && ReferenceEquals(cached.Desired, desired) && cached.Version == version)
             return cached.Bytes;
         var encoded = new ArrayBufferWriter<byte>(512);
         foreach (var (name, value) in serverParameters)
             MessageWriter.WriteParameterStatus(encoded, name, DesiredValue(name) ?? value);
         var bytes = encoded.WrittenSpan.ToArray();
-        _pool.WelcomeCache = new EncodedWelcome(serverParameters, desired, version, bytes);
+        Volatile.Write(ref _pool.WelcomeCache, new EncodedWelcome(serverParameters, desired, version, bytes)); // any loop thread reads it
         return bytes;
     }
 

@@ -84,9 +84,9 @@ internal static class SessionTargets
     /// the rest client-final-message. Only ScramException may come out.</summary>
     public static FuzzTarget ScramServerMessages => new("scram-server", input =>
     {
-        var text = Encoding.UTF8.GetString(input);
-        var nul = text.IndexOf('\0');
-        var (first, final) = nul < 0 ? (text, "") : (text[..nul], text[(nul + 1)..]);
+        // The raw bytes, as the pooler hands them over from the wire.
+        var nul = Array.IndexOf(input, (byte)0);
+        var (first, final) = nul < 0 ? (input, []) : (input[..nul], input[(nul + 1)..]);
         var server = new ScramServer(Secret, serverNonce: "SERVERNONCE");
         server.HandleClientFirst(first);
         server.HandleClientFinal(final);
