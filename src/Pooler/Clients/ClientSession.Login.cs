@@ -352,8 +352,9 @@ public sealed partial class ClientSession
 
     private static ReadOnlySpan<byte> ScramMechanism => "SCRAM-SHA-256"u8;
 
-    /// <summary>ParameterStatus values must come from a real server: the first login of a pool opens one.</summary>
-    private async Task<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool)
+    /// <summary>ParameterStatus values must come from a real server: the first login of a pool opens one. (A
+    /// ValueTask: every later login returns the known values without allocating a task for them.)</summary>
+    private async ValueTask<IReadOnlyList<KeyValuePair<string, string>>> GetServerParametersAsync(ServerPool pool)
     {
         if (pool.ServerParameters is { } known)
             return known;
