@@ -55,7 +55,8 @@ internal static class ScramAttributes
     {
         Span<byte> bytes = stackalloc byte[NonceBytes];
         RandomBytes.Fill(bytes);
-        System.Buffers.Text.Base64.EncodeToUtf8(bytes, destination, out _, out var written);
+        if (System.Buffers.Text.Base64.EncodeToUtf8(bytes, destination, out _, out var written) != System.Buffers.OperationStatus.Done)
+            throw new ArgumentException($"room for {NonceLength} bytes needed", nameof(destination));
         return written;
     }
 }

@@ -63,6 +63,8 @@ public sealed class ScramServer(ScramSecret secret, bool isMock = false, string?
     /// <summary>Client-final-message: c=, r=, p=. Returns server-final-message, or null when the proof is wrong.</summary>
     public byte[]? HandleClientFinal(ReadOnlySpan<byte> clientFinal)
     {
+        if (_serverFirst.Length == 0)
+            throw new ScramException("client-final-message before client-first-message");
         var proofAt = clientFinal.LastIndexOf(",p="u8);
         if (proofAt < 0)
             throw new ScramException("malformed SCRAM message (missing proof)");

@@ -43,7 +43,7 @@ public sealed partial class ClientSession
             return ClientExit.Terminate;
         if (canceled && DrainDue())
             throw new PgErrorException(PgErrors.Shutdown());
-        if (canceled && Volatile.Read(ref _timedOut))
+        if (canceled && Volatile.Read(ref _timedOut)) // after login the sweep sets it only for an idle transaction
             throw new PgErrorException(PgErrors.IdleInTransactionTimeout(IdleTransactionTimeout));
         if (canceled || Volatile.Read(ref _serverLost))
             return ClientExit.ServerLost;

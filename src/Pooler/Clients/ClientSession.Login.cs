@@ -181,10 +181,10 @@ public sealed partial class ClientSession
                 case StartupKind.SslRequest:
                 case StartupKind.GssEncRequest:
                     // libpq may try GSSENC then SSL, once each; anything more is a confused or hostile client.
-                    ref var asked = ref packet.Kind == StartupKind.SslRequest ? ref sslAsked : ref gssAsked;
-                    if (asked)
-                        throw new ProtocolViolationException($"duplicate {(packet.Kind == StartupKind.SslRequest ? "SSLRequest" : "GSSENCRequest")}");
-                    asked = true;
+                    var ssl = packet.Kind == StartupKind.SslRequest;
+                    if (ssl ? sslAsked : gssAsked)
+                        throw new ProtocolViolationException($"duplicate {(ssl ? "SSLRequest" : "GSSENCRequest")}");
+                    if (ssl) sslAsked = true; else gssAsked = true;
                     var tls = _context.Config.Listen.Tls;
                     var accept = packet.Kind == StartupKind.SslRequest && tls.Mode != ClientTlsMode.Disable && !_encrypted;
                     _output.GetSpan(1)[0] = accept ? (byte)'S' : (byte)'N';
@@ -433,20 +433,20 @@ public sealed partial class ClientSession
     /// with equal startup settings share one, ServerPool.ShareSettings): ≈14 messages not encoded again per login.</summary>
     private byte[] WelcomeParameters(IReadOnlyList<KeyValuePair<string, string>> serverParameters)
     {
-        var desired = _desired;
-        var version = desired?.Version ?? 0;
+        var version = _desired?.Version ?? 0; // unique across all tables: it names this exact content
         if (Volatile.Read(ref _pool!.WelcomeCache) is EncodedWelcome cached && ReferenceEquals(cached.Server, serverParameters)
-            && ReferenceEquals(cached.Desired, desired) && cached.Version == version)
+            && cached.Version == version)
             return cached.Bytes;
         var encoded = new ArrayBufferWriter<byte>(512);
         foreach (var (name, value) in serverParameters)
             MessageWriter.WriteParameterStatus(encoded, name, DesiredValue(name) ?? value);
         var bytes = encoded.WrittenSpan.ToArray();
-        Volatile.Write(ref _pool.WelcomeCache, new EncodedWelcome(serverParameters, desired, version, bytes)); // any loop thread reads it
+        // One slot: clients of a pool usually log in with the same settings; alternating ones just re-encode.
+        Volatile.Write(ref _pool.WelcomeCache, new EncodedWelcome(serverParameters, version, bytes));
         return bytes;
     }
 
-    private sealed record EncodedWelcome(IReadOnlyList<KeyValuePair<string, string>> Server, ParameterTable? Desired, long Version, byte[] Bytes);
+    private sealed record EncodedWelcome(IReadOnlyList<KeyValuePair<string, string>> Server, long Version, byte[] Bytes);
 
     private async Task WelcomeAsync(IReadOnlyList<KeyValuePair<string, string>> serverParameters)
     {

@@ -1,10 +1,13 @@
 // The login timeout (pool.timeouts.client_login) without a timer per login. A login usually waits only for the
 // client: those reads take no token, and the pooler's once-a-second sweep (CheckTimeouts) cuts a login past its
-// deadline by waking its read, the way it cuts a transaction left idle. That spares every login a linked token source,
-// its timer and the registrations of each read (≈0.7 KB and two trips through the timer queue's lock, bench/RESULTS.md).
-// The waits the sweep cannot wake (a server for the first login of a pool, auth_query, the check of new startup
-// settings, a TLS handshake and the reads through it) take a token made when first needed, with the time left.
-// A drain wakes a login's read too (BeginDrain): the login then ends with the shutdown error it would get anyway.
+// deadline by waking its read, the way it cuts a transaction left idle (so the cut comes up to a second late, and
+// reads the setting as it is then). That spares every login a linked token source, its timer and the registrations of
+// each read (≈0.7 KB and two trips through the timer queue's lock, bench/RESULTS.md). The waits the sweep cannot wake
+// (a server for the first login of a pool, auth_query, the check of new startup settings) take a token made when
+// first needed, with the time left; a TLS handshake and the reads through TLS take it too, as a second guard (the
+// wake-up reaches them through the TLS pipe as well). The login's flushes wait for nothing: its messages are a few
+// hundred bytes, far below what a socket's send buffer takes. A drain wakes a login's read too (BeginDrain): the
+// login then ends with the shutdown error it would get anyway.
 using System.Diagnostics;
 using Tuki.Pool.Pooler.Protocol;
 
@@ -48,7 +51,7 @@ public sealed partial class ClientSession
         return waits.Token;
     }
 
-    /// <summary>Reads during login take no token, except through TLS (which the sweep's wake-up does not reach).</summary>
+    /// <summary>Reads during login take no token, except after a TLS handshake (see the top of this file).</summary>
     private CancellationToken LoginReadToken => _loginWaits?.Token ?? default;
 
     private bool LoginTimedOut => Volatile.Read(ref _timedOut) || _loginWaits is { IsCancellationRequested: true };

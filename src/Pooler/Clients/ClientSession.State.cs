@@ -63,14 +63,12 @@ public sealed partial class ClientSession
             wake = _state is ClientState.Idle or ClientState.Login && _server is null;
         }
         if (wake)
-            _input.CancelPendingRead(); // the client loop wakes with IsCanceled and sees DrainDue
+            _input.CancelPendingRead(); // the client loop wakes and sees DrainDue; a login's read, ThrowIfLoginCut
     }
 
     /// <summary>After login: the pool's counters are resolved once here, for the life of the session.</summary>
     private void OnLoggedIn()
     {
-        _stats = _context.Metrics.For(_pool!.Key);
-        _stats.Login();
         using (Lock())
         {
             if (_draining)
@@ -78,6 +76,8 @@ public sealed partial class ClientSession
             ThrowIfLoginTimedOutLocked();
             SetStateLocked(ClientState.Idle);
         }
+        _stats = _context.Metrics.For(_pool!.Key);
+        _stats.Login(); // only a login that got through counts
     }
 
     /// <summary>First message of a transaction: the client now waits (for RESUME when paused, then for a server)

@@ -110,13 +110,21 @@ public sealed partial class PoolerRuntime : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                var now = System.Diagnostics.Stopwatch.GetTimestamp();
-                foreach (var session in _listener.Sessions)
-                    session.CheckTimeouts(now);
-                Clients.Logins.Sweep();
-                if (trim?.Tick(_listener.SessionCount) == true)
-                    _logger.LogInformation("Quiet after a burst: memory given back in {Milliseconds:F0} ms, GC heap {Before} → {After} MB",
-                        trim.LastTrim.Took.TotalMilliseconds, trim.LastTrim.HeapBefore >> 20, trim.LastTrim.HeapAfter >> 20);
+                // The sweep is what ends silent logins and idle transactions: one failure must not end the sweep.
+                try
+                {
+                    var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    foreach (var session in _listener.Sessions)
+                        session.CheckTimeouts(now);
+                    Clients.Logins.Sweep();
+                    if (trim?.Tick(_listener.SessionCount) == true)
+                        _logger.LogInformation("Quiet after a burst: memory given back in {Milliseconds:F0} ms, GC heap {Before} → {After} MB",
+                            trim.LastTrim.Took.TotalMilliseconds, trim.LastTrim.HeapBefore >> 20, trim.LastTrim.HeapAfter >> 20);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    _logger.LogError(ex, "Client sweep failed; trying again in a second");
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

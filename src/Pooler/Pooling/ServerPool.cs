@@ -57,7 +57,7 @@ public sealed class ServerPool
 
     /// <summary>The session layer's encoding of the last welcome it sent to a client of this pool (see
     /// ClientSession.WelcomeAsync), kept here so it is made once per pool and settings, not once per login.</summary>
-    public object? WelcomeCache;
+    internal object? WelcomeCache;
 
     /// <summary>Clients pinned to their server right now (<see cref="TryPin"/>).</summary>
     public int Pinned => Volatile.Read(ref _pinned);
