@@ -83,6 +83,13 @@ public sealed partial class ClientSession
                         return ForwardStep.NeedMoreData;
                 }
 
+                if (_server is not null && buffer.IsSingleSegment && ForwardPassThrough(buffer.FirstSpan, _server.Output) is > 0 and var passed)
+                {
+                    flushTarget = _server.Output;
+                    _flushing = true;
+                    buffer = buffer.Slice(passed);
+                }
+
                 if (!FrameReader.TryReadHeader(buffer, _maxClientMessageLength, out var header))
                     return ForwardStep.NeedMoreData;
                 if (header.Code == FrontendCode.Terminate)
@@ -147,6 +154,45 @@ public sealed partial class ClientSession
                     return ForwardStep.NeedMoreData;
                 }
             }
+        }
+    }
+
+    /// <summary>Forwards the whole frames at the start of <paramref name="span"/> that need no look inside (Bind and
+    /// Describe of the unnamed statement, Execute, Sync; all but Terminate when nothing is inspected) with one copy, and
+    /// counts what they make the server owe. Returns the bytes forwarded; the loop above takes the frame it stopped at.
+    /// Caller holds the session lock, with a server bound.</summary>
+    private int ForwardPassThrough(ReadOnlySpan<byte> span, PipeWriter output)
+    {
+        var offset = 0;
+        while (FrameReader.TryReadWhole(span, offset, _maxClientMessageLength, out var code, out var frameLength))
+        {
+            if (code == FrontendCode.Terminate || (_inspect && !IsPassThrough(code, span.Slice(offset + FrameHeader.Size, frameLength - FrameHeader.Size))))
+                break;
+            CountRequest(code);
+            offset += frameLength;
+        }
+        if (offset > 0)
+            output.Write(span[..offset]);
+        return offset;
+    }
+
+    /// <summary>Whether a message forwarded in transaction or statement mode needs no look inside: it carries no SQL and
+    /// names no prepared statement (<see cref="ForwardStatementMessage"/> passes these on unchanged).</summary>
+    private static bool IsPassThrough(byte code, ReadOnlySpan<byte> body)
+    {
+        switch (code)
+        {
+            case FrontendCode.Query:
+            case FrontendCode.Parse:
+            case FrontendCode.Close:
+                return false;
+            case FrontendCode.Bind:
+                var portalEnd = body.IndexOf((byte)0);
+                return portalEnd >= 0 && portalEnd + 1 < body.Length && body[portalEnd + 1] == 0;
+            case FrontendCode.Describe:
+                return body.Length >= 2 && body[1] == 0;
+            default:
+                return true;
         }
     }
 

@@ -112,6 +112,9 @@ public sealed partial class ClientSession
                         return PumpStep.NeedMoreData;
                 }
 
+                if (_swallow == 0 && buffer.IsSingleSegment && PassThroughLength(buffer.FirstSpan) is > 0 and var plain)
+                    buffer = buffer.Slice(plain); // joins the run copied to the client
+
                 if (!FrameReader.TryReadHeader(buffer, int.MaxValue, out var header))
                     return PumpStep.NeedMoreData;
                 if (buffer.Length < header.FrameLength)
@@ -198,6 +201,22 @@ public sealed partial class ClientSession
         {
             Flush(original, ref runStart, buffer.Start, forward);
         }
+    }
+
+    /// <summary>How many bytes at the start of <paramref name="span"/> are whole frames the pump only passes on
+    /// (rows, descriptions, completions: most of a reply). They are stepped over on the span; the frames the pump
+    /// looks at, and a frame cut off at the end, are left to the loop above.</summary>
+    private int PassThroughLength(ReadOnlySpan<byte> span)
+    {
+        var offset = 0;
+        while (FrameReader.TryReadWhole(span, offset, int.MaxValue, out var code, out var frameLength))
+        {
+            if (code is BackendCode.ReadyForQuery or BackendCode.ParameterStatus or BackendCode.ErrorResponse or BackendCode.CopyInResponse
+                || (_rewriteStatements && code is BackendCode.ParseComplete or BackendCode.CloseComplete))
+                break;
+            offset += frameLength;
+        }
+        return offset;
     }
 
     private void SkipFrame(in ReadOnlySequence<byte> original, ref ReadOnlySequence<byte> buffer, ref SequencePosition runStart, bool forward, int frameLength)

@@ -39,6 +39,23 @@ public static class FrameReader
         return true;
     }
 
+    /// <summary>The frame at <paramref name="offset"/> of one contiguous span, when it is there whole and its declared
+    /// length is valid: the fast path for a batch of small messages in one buffer. False (the caller falls back to
+    /// <see cref="TryReadHeader"/>, which also reports a bad length) when it is cut off or its length is out of range.</summary>
+    public static bool TryReadWhole(ReadOnlySpan<byte> span, int offset, int maxLength, out byte code, out int frameLength)
+    {
+        code = 0;
+        frameLength = 0;
+        if (span.Length - offset < FrameHeader.Size)
+            return false;
+        var length = BinaryPrimitives.ReadInt32BigEndian(span.Slice(offset + 1));
+        if (length < 4 || length > maxLength || length >= span.Length - offset)
+            return false;
+        code = span[offset];
+        frameLength = length + 1;
+        return true;
+    }
+
     /// <summary>Reads one whole frame (header included) and advances <paramref name="buffer"/> past it.</summary>
     public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxLength, out FrameHeader header, out ReadOnlySequence<byte> frame)
     {

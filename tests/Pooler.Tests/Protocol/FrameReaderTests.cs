@@ -50,6 +50,29 @@ public sealed class FrameReaderTests
     }
 
     [Fact]
+    public void TryReadWhole_WalksWholeFramesAndStopsAtACutOffOne()
+    {
+        // Z(5) + S(4) + the first 6 bytes of a Q of length 10.
+        byte[] span = [(byte)'Z', 0, 0, 0, 5, (byte)'I', (byte)'S', 0, 0, 0, 4, (byte)'Q', 0, 0, 0, 10, 1];
+        Assert.True(FrameReader.TryReadWhole(span, 0, 100, out var code, out var length));
+        Assert.Equal(((byte)'Z', 6), (code, length));
+        Assert.True(FrameReader.TryReadWhole(span, 6, 100, out code, out length));
+        Assert.Equal(((byte)'S', 5), (code, length));
+        Assert.False(FrameReader.TryReadWhole(span, 11, 100, out _, out _)); // body cut off
+        Assert.False(FrameReader.TryReadWhole(span, 13, 100, out _, out _)); // header cut off
+        Assert.False(FrameReader.TryReadWhole(span, span.Length, 100, out _, out _));
+    }
+
+    [Theory]
+    [InlineData(3)]          // under the length field itself: TryReadHeader reports it
+    [InlineData(0x7FFFFFFF)] // over the limit: TryReadHeader reports it
+    public void TryReadWhole_InvalidLength_LeftToTryReadHeader(int declared)
+    {
+        byte[] span = [(byte)'Q', (byte)(declared >> 24), (byte)(declared >> 16), (byte)(declared >> 8), (byte)declared, 0, 0, 0];
+        Assert.False(FrameReader.TryReadWhole(span, 0, 1024, out _, out _));
+    }
+
+    [Fact]
     public void MessageWriter_ErrorResponse_ParsesBack()
     {
         var writer = new ArrayBufferWriter<byte>();
