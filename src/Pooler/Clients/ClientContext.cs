@@ -7,6 +7,8 @@ using Tuki.Pool.Pooler.Configuration;
 using Tuki.Pool.Pooler.Metrics;
 using Tuki.Pool.Pooler.Pooling;
 
+using Tuki.Pool.Pooler.Protocol;
+
 namespace Tuki.Pool.Pooler.Clients;
 
 public sealed class ClientContext(Func<PoolerConfig> config, PoolRegistry pools, ClientSecrets secrets, ILogger logger, CancellationToken shutdown,
@@ -20,6 +22,7 @@ public sealed class ClientContext(Func<PoolerConfig> config, PoolRegistry pools,
     public CancelKeyRegistry CancelKeys { get; } = new();
     public Transport.TlsCertificates Certificates { get; } = new();
     public LoginGuard Logins { get; } = new();
+    public StartupPacketCache Startups { get; } = new();
     public ILogger Logger { get; } = logger;
     public CancellationToken Shutdown { get; } = shutdown;
 

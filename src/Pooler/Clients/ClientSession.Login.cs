@@ -161,7 +161,7 @@ public sealed partial class ClientSession
             {
                 if (result.IsCanceled)
                     ThrowIfLoginCut();
-                if (!StartupPacketReader.TryRead(ref buffer, out packet))
+                if (!StartupPacketReader.TryRead(ref buffer, _context.Startups, out packet))
                 {
                     if (result.IsCompleted)
                         return null;

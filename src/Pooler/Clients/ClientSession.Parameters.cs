@@ -29,18 +29,37 @@ public sealed partial class ClientSession
     // while shared: DesiredForWrite copies it first.
     private ParameterTable? _desired;
 
+    // StartupPacket.Derived of a packet that asks for no settings.
+    private static readonly object NoStartupSettings = new();
+
+    /// <summary>The settings the startup packet asks for, derived once per packet: a packet the cache hands to many
+    /// logins (StartupPacketCache) carries its table, shared from the start like the pool's (copy-on-write).</summary>
     private void CollectStartupParameters(StartupPacket startup)
     {
+        var derived = Volatile.Read(ref startup.Derived);
+        if (derived is null)
+        {
+            derived = (object?)StartupSettings(startup) ?? NoStartupSettings; // a bad options value throws each time
+            Volatile.Write(ref startup.Derived, derived);
+        }
+        _desired = derived as ParameterTable;
+        _startupDesired = _desired; // shared already: a change before the pool's rules apply must copy it too
+    }
+
+    private static ParameterTable? StartupSettings(StartupPacket startup)
+    {
+        ParameterTable? settings = null;
         for (var i = 0; i < startup.Parameters.Count; i++)
         {
             var (name, value) = startup.Parameters[i];
             if (NotSettings.Contains(name) || name.StartsWith("_pq_.", StringComparison.Ordinal))
                 continue;
-            (_desired ??= new())[name] = value;
+            (settings ??= new())[name] = value;
         }
         if (startup["options"] is { Length: > 0 } options)
             foreach (var (name, value) in ParseOptions(options))
-                (_desired ??= new())[name] = value;
+                (settings ??= new())[name] = value;
+        return settings;
     }
 
     private string? DesiredValue(string name) => _desired is not null && _desired.TryGetValue(name, out var value) ? value : null;

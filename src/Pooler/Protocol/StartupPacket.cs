@@ -4,14 +4,21 @@ namespace Tuki.Pool.Pooler.Protocol;
 public enum StartupKind { Startup, SslRequest, GssEncRequest, CancelRequest }
 
 /// <summary>A parsed first packet. For <see cref="StartupKind.Startup"/>, <see cref="Parameters"/> holds the
-/// name/value pairs in the order sent; for <see cref="StartupKind.CancelRequest"/>, the key to cancel.</summary>
-public sealed record StartupPacket(
-    StartupKind Kind,
-    int ProtocolVersion,
-    IReadOnlyList<KeyValuePair<string, string>> Parameters,
-    int CancelProcessId = 0,
-    int CancelSecretKey = 0)
+/// name/value pairs in the order sent; for <see cref="StartupKind.CancelRequest"/>, the key to cancel. Never changed
+/// once parsed: <see cref="StartupPacketCache"/> hands one instance to every login that sent the same bytes.</summary>
+public sealed class StartupPacket(
+    StartupKind kind,
+    int protocolVersion,
+    IReadOnlyList<KeyValuePair<string, string>> parameters,
+    int cancelProcessId = 0,
+    int cancelSecretKey = 0)
 {
+    public StartupKind Kind { get; } = kind;
+    public int ProtocolVersion { get; } = protocolVersion;
+    public IReadOnlyList<KeyValuePair<string, string>> Parameters { get; } = parameters;
+    public int CancelProcessId { get; } = cancelProcessId;
+    public int CancelSecretKey { get; } = cancelSecretKey;
+
     public string? this[string name]
     {
         get
@@ -23,4 +30,9 @@ public sealed record StartupPacket(
             return null;
         }
     }
+
+    /// <summary>What the session layer derived from the parameters (its settings table), kept here so a packet
+    /// reused by the cache is not derived again; null until the first login that used it derived it. Whatever is
+    /// stored must never change afterwards: every login with these bytes shares it.</summary>
+    internal object? Derived;
 }

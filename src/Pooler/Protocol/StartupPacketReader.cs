@@ -13,7 +13,11 @@ public static class StartupPacketReader
 {
     public const int MaxStartupPacketLength = 10_000;
 
-    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out StartupPacket? packet)
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, out StartupPacket? packet) => TryRead(ref buffer, null, out packet);
+
+    /// <summary>As <see cref="TryRead(ref ReadOnlySequence{byte}, out StartupPacket?)"/>; a StartupMessage seen before
+    /// comes from <paramref name="cache"/> (the same instance: never change it).</summary>
+    public static bool TryRead(ref ReadOnlySequence<byte> buffer, StartupPacketCache? cache, out StartupPacket? packet)
     {
         packet = null;
         if (buffer.Length < 8)
@@ -28,13 +32,15 @@ public static class StartupPacketReader
         if (buffer.Length < length)
             return false;
 
-        var body = buffer.Slice(8, length - 8).ToArray();
+        var body = buffer.Slice(8, length - 8);
+        packet = cache is not null && code >> 16 == 3 && body.IsSingleSegment
+            ? cache.GetOrParse(code, body.FirstSpan)
+            : Parse(code, body.ToArray());
         buffer = buffer.Slice(length);
-        packet = Parse(code, body);
         return true;
     }
 
-    private static StartupPacket Parse(int code, ReadOnlySpan<byte> body)
+    internal static StartupPacket Parse(int code, ReadOnlySpan<byte> body)
     {
         switch (code)
         {

@@ -174,6 +174,32 @@ public sealed class SessionStateTests(PostgresFixture pg)
         Assert.Equal("0", await Scalar(b, "SELECT count(*) FROM pg_prepared_statements"));
     }
 
+    [Fact]
+    public async Task StartupSettings_SharedByIdenticalLogins_ChangedByOneOnly()
+    {
+        // Logins that send the same startup packet share its parsed form and settings table (StartupPacketCache):
+        // one client's SET must copy the table, never change what the others (or the next login) start from.
+        var db = await pg.CreateDatabaseAsync("startup_shared");
+        await using var pooler = PoolerHarness.Start(pg, db, pool: "size: 1");
+        void Same(NpgsqlConnectionStringBuilder b)
+        {
+            b.ApplicationName = "twin";
+            b.Options = "-c statement_timeout=5s";
+        }
+
+        await using var a = await pooler.OpenAsync(db, Same);
+        await using var b = await pooler.OpenAsync(db, Same);
+        await Exec(a, "SET statement_timeout = '7s'");
+        await Exec(a, "SET application_name = 'changed'");
+        Assert.Equal("7s", await Scalar(a, "SHOW statement_timeout"));
+        Assert.Equal("5s", await Scalar(b, "SHOW statement_timeout")); // the one server, just used by a
+        Assert.Equal("twin", await Scalar(b, "SHOW application_name"));
+        await using var c = await pooler.OpenAsync(db, Same);
+        Assert.Equal("5s", await Scalar(c, "SHOW statement_timeout"));
+        Assert.Equal("twin", await Scalar(c, "SHOW application_name"));
+        Assert.Equal("changed", await Scalar(a, "SHOW application_name"));
+    }
+
     private static async Task Exec(NpgsqlConnection connection, string sql)
     {
         await using var command = new NpgsqlCommand(sql, connection);
