@@ -23,8 +23,10 @@ public sealed partial class ClientSession
     // Auth messages are tiny; anything bigger during login is an attack or a bug.
     private const int MaxLoginMessageLength = 16 * 1024;
 
-    /// <summary>Returns false when the connection ends during login (cancel request, refusal, timeout).</summary>
-    private async Task<bool> LoginAsync(bool admitted)
+    /// <summary>Returns false when the connection ends during login (cancel request, refusal, timeout). Pooled like
+    /// its steps: the client loop awaits it once.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> LoginAsync(bool admitted)
     {
         var loginTimeout = _context.Config.Pool.Timeouts.ClientLogin;
         try

@@ -40,14 +40,17 @@ public static class StartupPacketReader
         return true;
     }
 
+    private static readonly StartupPacket SslRequest = new(StartupKind.SslRequest, StartupCode.SslRequest, []);
+    private static readonly StartupPacket GssEncRequest = new(StartupKind.GssEncRequest, StartupCode.GssEncRequest, []);
+
     internal static StartupPacket Parse(int code, ReadOnlySpan<byte> body)
     {
         switch (code)
         {
             case StartupCode.SslRequest when body.Length == 0:
-                return new StartupPacket(StartupKind.SslRequest, code, []);
+                return SslRequest; // libpq's default sslmode=prefer sends one before every StartupMessage
             case StartupCode.GssEncRequest when body.Length == 0:
-                return new StartupPacket(StartupKind.GssEncRequest, code, []);
+                return GssEncRequest;
             case StartupCode.CancelRequest when body.Length == 8:
                 return new StartupPacket(StartupKind.CancelRequest, code, [],
                     BinaryPrimitives.ReadInt32BigEndian(body), BinaryPrimitives.ReadInt32BigEndian(body.Slice(4)));
