@@ -1,4 +1,5 @@
-// Client → server: frames are forwarded whole by copying buffer segments; only the 5-byte header is read. A
+// Client → server: frames are forwarded whole by copying buffer segments; only the 5-byte header is read (runs of
+// frames that need no look inside go in one copy from the buffer's span: ForwardPassThrough). A
 // server is rented at the first message of a transaction. Each Query/Sync/FunctionCall adds a reply the server
 // owes; extended-protocol messages without a Sync yet keep the server bound (see the pump for the release). The
 // loop that reads the client and awaits servers is in RunAsync (ClientSession.cs); the steps it takes are here.

@@ -39,7 +39,9 @@ public sealed partial class ClientSession
         var derived = Volatile.Read(ref startup.Derived);
         if (derived is null)
         {
-            derived = (object?)StartupSettings(startup) ?? NoStartupSettings; // a bad options value throws each time
+            var settings = StartupSettings(startup); // a bad options value throws at every login that sends it
+            settings?.ContentKey(); // computed before the table is shared, as for the pool's tables
+            derived = (object?)settings ?? NoStartupSettings;
             Volatile.Write(ref startup.Derived, derived);
         }
         _desired = derived as ParameterTable;
