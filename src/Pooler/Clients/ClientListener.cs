@@ -52,6 +52,21 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
             _socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1)); // a new process may bind too
         _socket.Bind(endpoint);
         _socket.Listen(Backlog);
+        SocketTuning.Apply(_socket); // Linux copies these to every connection accepted from it (FromAcceptedOnLoop)
+    }
+
+    // Whether connections accepted on the loop carry the listener's TCP_NODELAY and SO_KEEPALIVE: 0 not known yet,
+    // 1 they do, -1 they do not (each is then set per connection). Guarded by _acceptSync.
+    private int _tuningInherited;
+
+    /// <summary>A connection accepted on the loop as a pipe, its socket options set only when the listener's were not
+    /// copied to it: the first connection is checked, not assumed to have them, and then the two setsockopt calls per
+    /// login are skipped for good (Linux copies both from the listening socket).</summary>
+    private SocketPipe FromAcceptedOnLoop(SocketDescriptor accepted)
+    {
+        if (_tuningInherited == 0)
+            _tuningInherited = SocketCalls.IsTuned(accepted) ? 1 : -1;
+        return Connection.FromAccepted(accepted, tune: _tuningInherited < 0);
     }
 
     /// <summary>Accepts until <paramref name="stoppingToken"/> fires or <see cref="StopAccepting"/> is called. With
@@ -178,7 +193,7 @@ public sealed class ClientListener(IPEndPoint endpoint, ClientContext context, b
                 _ = ResumeAcceptingAsync();
                 return false;
             }
-            session = Register(accepted, Connection.FromAccepted);
+            session = Register(accepted, FromAcceptedOnLoop);
         }
         if (session is not null)
             Run(session);

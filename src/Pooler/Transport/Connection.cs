@@ -13,10 +13,12 @@ public static class Connection
         return new SocketPipe(socket);
     }
 
-    /// <summary>A connection accepted on a readiness loop (<see cref="SocketCalls.Accept"/>): no Socket object.</summary>
-    internal static SocketPipe FromAccepted(SocketDescriptor accepted)
+    /// <summary>A connection accepted on a readiness loop (<see cref="SocketCalls.Accept"/>): no Socket object.
+    /// <paramref name="tune"/> false: it has the options already, copied from its listening socket.</summary>
+    internal static SocketPipe FromAccepted(SocketDescriptor accepted, bool tune = true)
     {
-        SocketCalls.Tune(accepted);
+        if (tune)
+            SocketCalls.Tune(accepted);
         return SocketPipe.FromDescriptor(accepted);
     }
 

@@ -59,13 +59,13 @@ internal static class SocketCalls
     }
 
     /// <summary>accept4(2) on a listening socket made non-blocking by <see cref="TrySetNonBlocking"/>: the connection's
-    /// descriptor, or null with <paramref name="error"/> set (WouldBlock: the backlog is empty). No Socket object: .NET's
+    /// descriptor, already non-blocking (SOCK_NONBLOCK has the value of O_NONBLOCK), or null with <paramref name="error"/> set (WouldBlock: the backlog is empty). No Socket object: .NET's
     /// Accept on a listener it knows as non-blocking gives every accepted socket that mode too, and with it a
     /// SocketAsyncContext (≈150 bytes per client), and <c>new Socket(handle)</c> costs 112 bytes and seven syscalls per
     /// login (type, addresses, mode); a client on a loop needs none of it (see SocketPipe).</summary>
     public static SocketDescriptor? Accept(SafeHandle listener, out SocketError error)
     {
-        var fd = accept4(listener, 0, 0, CloseOnExec);
+        var fd = accept4(listener, 0, 0, CloseOnExec | NonBlocking); // born non-blocking: no fcntl per login
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -89,6 +89,17 @@ internal static class SocketCalls
         if (setsockopt(socket, IpProtoTcp, TcpNoDelay, ref on, sizeof(int)) != 0 ||
             setsockopt(socket, SolSocket, SoKeepAlive, ref on, sizeof(int)) != 0)
             throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
+    }
+
+    /// <summary>Whether TCP_NODELAY and SO_KEEPALIVE are both on (a connection accepted from a listening socket that
+    /// has them, on Linux).</summary>
+    public static bool IsTuned(SafeHandle socket)
+    {
+        int noDelay = 0, keepAlive = 0, length = sizeof(int);
+        if (getsockopt(socket, IpProtoTcp, TcpNoDelay, ref noDelay, ref length) != 0)
+            return false;
+        length = sizeof(int);
+        return getsockopt(socket, SolSocket, SoKeepAlive, ref keepAlive, ref length) == 0 && noDelay != 0 && keepAlive != 0;
     }
 
     /// <summary>The peer's (<paramref name="peer"/>) or our own address of a connected descriptor; null once it is closed
@@ -166,6 +177,9 @@ internal static class SocketCalls
 
     [DllImport("libc", SetLastError = true)]
     private static extern int setsockopt(SafeHandle socket, int level, int name, ref int value, int length);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int getsockopt(SafeHandle socket, int level, int name, ref int value, ref int length);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int getpeername(SafeHandle socket, ref byte address, ref int length);

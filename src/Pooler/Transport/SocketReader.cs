@@ -56,8 +56,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     {
         _handle = handle;
         _socket = socket;
-        // Non-blocking before the loop may report anything; SocketPipe marks the rest through .NET.
-        if (useReadinessLoop && ReadinessLoop.Enabled && SocketCalls.TrySetNonBlocking(handle) &&
+        // Non-blocking before the loop may report anything (an accepted descriptor is from the start); SocketPipe
+        // marks the rest through .NET.
+        if (useReadinessLoop && ReadinessLoop.Enabled && (handle is SocketDescriptor || SocketCalls.TrySetNonBlocking(handle)) &&
             ReadinessLoop.TryRegister(handle, this, out var loop, out _))
             _loop = loop;
     }

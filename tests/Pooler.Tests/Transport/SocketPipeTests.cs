@@ -51,6 +51,33 @@ public sealed class AcceptedDescriptorPipeTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
 
     [Fact]
+    public async Task AcceptedDescriptor_NonBlockingAndTunedFromTheListener_WithoutCallsOfItsOwn()
+    {
+        if (!ReadinessLoop.Enabled)
+            return; // SocketCalls.Accept serves the loop only (Linux)
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        SocketTuning.Apply(listener); // as ClientListener.Start does
+        Assert.True(SocketCalls.TrySetNonBlocking(listener.SafeHandle));
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.LocalEndPoint!);
+        SocketDescriptor? handle = null;
+        for (var i = 0; i < 100 && handle is null; i++)
+        {
+            handle = SocketCalls.Accept(listener.SafeHandle, out _);
+            if (handle is null)
+                await Task.Delay(10);
+        }
+        using var accepted = Assert.IsType<SocketDescriptor>(handle);
+
+        // TCP_NODELAY and SO_KEEPALIVE copied by the kernel; a read with nothing there returns at once (no fcntl made).
+        Assert.True(SocketCalls.IsTuned(accepted));
+        Assert.Equal(0, SocketCalls.Receive(accepted, null, viaLibc: true, new byte[1], 0, 1, out var error));
+        Assert.Equal(SocketError.WouldBlock, error);
+    }
+
+    [Fact]
     public async Task AcceptedDescriptor_CarriesBytes_ReportsAddresses_AndClosesBothWays()
     {
         if (!ReadinessLoop.Enabled)
