@@ -79,7 +79,7 @@ internal static class SocketCalls
             return null;
         }
         error = SocketError.Success;
-        return new SocketDescriptor(fd);
+        return new SocketDescriptor(fd, nonBlocking: true);
     }
 
     /// <summary>TCP_NODELAY and SO_KEEPALIVE on a descriptor without a Socket object (see <see cref="SocketTuning"/>).</summary>

@@ -9,7 +9,14 @@ namespace Tuki.Pool.Pooler.Transport;
 
 internal sealed class SocketDescriptor : SafeHandleMinusOneIsInvalid
 {
-    public SocketDescriptor(int fd) : base(ownsHandle: true) => SetHandle(fd);
+    /// <param name="nonBlocking">O_NONBLOCK is known to be set (accept4 with SOCK_NONBLOCK): no fcntl needed.</param>
+    public SocketDescriptor(int fd, bool nonBlocking = false) : base(ownsHandle: true)
+    {
+        SetHandle(fd);
+        NonBlocking = nonBlocking;
+    }
+
+    public bool NonBlocking { get; }
 
     /// <summary>Hands the descriptor to a .NET Socket (a loop refused it): this object no longer owns it.</summary>
     public Socket ToSocket()

@@ -56,9 +56,9 @@ internal sealed class SocketReader : PipeReader, IValueTaskSource<ReadResult>
     {
         _handle = handle;
         _socket = socket;
-        // Non-blocking before the loop may report anything (an accepted descriptor is from the start); SocketPipe
-        // marks the rest through .NET.
-        if (useReadinessLoop && ReadinessLoop.Enabled && (handle is SocketDescriptor || SocketCalls.TrySetNonBlocking(handle)) &&
+        // Non-blocking before the loop may report anything (a descriptor from SocketCalls.Accept is from the start);
+        // SocketPipe marks the rest through .NET.
+        if (useReadinessLoop && ReadinessLoop.Enabled && (handle is SocketDescriptor { NonBlocking: true } || SocketCalls.TrySetNonBlocking(handle)) &&
             ReadinessLoop.TryRegister(handle, this, out var loop, out _))
             _loop = loop;
     }
