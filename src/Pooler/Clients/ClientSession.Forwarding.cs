@@ -8,6 +8,7 @@ using System.IO.Pipelines;
 using Tuki.Pool.Pooler.Pooling;
 using Tuki.Pool.Pooler.Protocol;
 using Tuki.Pool.Pooler.Servers;
+using Tuki.Pool.Pooler.Statements;
 using Tuki.Pool.Pooler.Transport;
 
 namespace Tuki.Pool.Pooler.Clients;
@@ -179,23 +180,12 @@ public sealed partial class ClientSession
 
     /// <summary>Whether a message forwarded in transaction or statement mode needs no look inside: it carries no SQL and
     /// names no prepared statement (<see cref="ForwardStatementMessage"/> passes these on unchanged).</summary>
-    private static bool IsPassThrough(byte code, ReadOnlySpan<byte> body)
+    private static bool IsPassThrough(byte code, ReadOnlySpan<byte> body) => code switch
     {
-        switch (code)
-        {
-            case FrontendCode.Query:
-            case FrontendCode.Parse:
-            case FrontendCode.Close:
-                return false;
-            case FrontendCode.Bind:
-                var portalEnd = body.IndexOf((byte)0);
-                return portalEnd >= 0 && portalEnd + 1 < body.Length && body[portalEnd + 1] == 0;
-            case FrontendCode.Describe:
-                return body.Length >= 2 && body[1] == 0;
-            default:
-                return true;
-        }
-    }
+        FrontendCode.Query or FrontendCode.Parse or FrontendCode.Close => false,
+        FrontendCode.Bind or FrontendCode.Describe => StatementMessages.TryFindName(code, body, out _, out var length, out _) && length == 0,
+        _ => true,
+    };
 
     /// <summary>Flushes what the client loop wrote to the server, then performs a release that fell due meanwhile.</summary>
     private async Task FlushServerAsync(PipeWriter output)

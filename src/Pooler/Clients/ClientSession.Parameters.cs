@@ -29,22 +29,19 @@ public sealed partial class ClientSession
     // while shared: DesiredForWrite copies it first.
     private ParameterTable? _desired;
 
-    // StartupPacket.Derived of a packet that asks for no settings.
-    private static readonly object NoStartupSettings = new();
-
     /// <summary>The settings the startup packet asks for, derived once per packet: a packet the cache hands to many
     /// logins (StartupPacketCache) carries its table, shared from the start like the pool's (copy-on-write).</summary>
     private void CollectStartupParameters(StartupPacket startup)
     {
-        var derived = Volatile.Read(ref startup.Derived);
+        var derived = Volatile.Read(ref startup.Settings);
         if (derived is null)
         {
             var settings = StartupSettings(startup); // a bad options value throws at every login that sends it
             settings?.ContentKey(); // computed before the table is shared, as for the pool's tables
-            derived = (object?)settings ?? NoStartupSettings;
-            Volatile.Write(ref startup.Derived, derived);
+            derived = new(settings);
+            Volatile.Write(ref startup.Settings, derived);
         }
-        _desired = derived as ParameterTable;
+        _desired = derived.Value;
         _startupDesired = _desired; // shared already: a change before the pool's rules apply must copy it too
     }
 

@@ -31,8 +31,8 @@ public sealed class StartupPacket(
         }
     }
 
-    /// <summary>What the session layer derived from the parameters (its settings table), kept here so a packet
-    /// reused by the cache is not derived again; null until the first login that used it derived it. Whatever is
-    /// stored must never change afterwards: every login with these bytes shares it.</summary>
-    internal object? Derived;
+    /// <summary>The session settings the parameters ask for (null inside: none), kept here so a packet reused by the
+    /// cache is not derived again; null until the first login that used it derived them. The table must never change
+    /// afterwards: every login with these bytes shares it.</summary>
+    internal System.Runtime.CompilerServices.StrongBox<ParameterTable?>? Settings;
 }
