@@ -292,8 +292,7 @@ internal sealed class ReadinessLoop
         [DllImport("libc", SetLastError = true)]
         private static extern int epoll_create1(int flags);
 
-        // Does not wait (see SocketCalls.recv): once per login, no GC transition. Its errno is not used.
-        [DllImport("libc"), SuppressGCTransition]
+        [DllImport("libc", SetLastError = true)]
         private static extern int epoll_ctl(int epfd, int op, int fd, ref byte ev);
 
         [DllImport("libc", SetLastError = true)]

@@ -1,8 +1,8 @@
 // Non-blocking recv/send (and accept, options, addresses) straight to libc, for the sockets a ReadinessLoop serves
 // (Linux). .NET's Receive/Send need the socket marked non-blocking through Socket.Blocking, and that creates a
 // SocketAsyncContext with its three lock objects (≈220 bytes) for every socket, which these sockets never use: at
-// 10,000 idle clients that is a tenth of their memory. Each call holds the SafeHandle (DangerousAddRef) across the
-// call, as .NET's own calls do, so a descriptor closed meanwhile is never reused under it.
+// 10,000 idle clients that is a tenth of their memory. The SafeHandle parameters keep the descriptor alive across
+// each call, as .NET's own calls do.
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -41,63 +41,21 @@ internal static class SocketCalls
     /// <summary>recv(2): bytes read (0 at the peer's FIN), or 0 with <paramref name="error"/> set.</summary>
     private static int Receive(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
-        var added = false;
-        try
+        nint received;
+        while ((received = recv(socket, ref array[offset], (nuint)count, 0)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
-            socket.DangerousAddRef(ref added); // the descriptor stays open across the call (closed already: ObjectDisposedException)
-            var fd = (int)socket.DangerousGetHandle();
-            while (true)
-            {
-                var received = recv(fd, ref array[offset], (nuint)count, 0);
-                if (received >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)received;
-                }
-                var errno = Marshal.GetLastSystemError();
-                if (errno != EINTR)
-                {
-                    error = ToSocketError(errno);
-                    return 0;
-                }
-            }
         }
-        finally
-        {
-            if (added)
-                socket.DangerousRelease();
-        }
+        return Outcome(received, out error);
     }
 
     /// <summary>send(2) without SIGPIPE: bytes the kernel took, or 0 with <paramref name="error"/> set.</summary>
     private static int Send(SafeHandle socket, byte[] array, int offset, int count, out SocketError error)
     {
-        var added = false;
-        try
+        nint sent;
+        while ((sent = send(socket, ref array[offset], (nuint)count, NoSignal)) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
-            socket.DangerousAddRef(ref added);
-            var fd = (int)socket.DangerousGetHandle();
-            while (true)
-            {
-                var sent = send(fd, ref array[offset], (nuint)count, NoSignal);
-                if (sent >= 0)
-                {
-                    error = SocketError.Success;
-                    return (int)sent;
-                }
-                var errno = Marshal.GetLastSystemError();
-                if (errno != EINTR)
-                {
-                    error = ToSocketError(errno);
-                    return 0;
-                }
-            }
         }
-        finally
-        {
-            if (added)
-                socket.DangerousRelease();
-        }
+        return Outcome(sent, out error);
     }
 
     /// <summary>accept4(2) on a listening socket made non-blocking by <see cref="TrySetNonBlocking"/>: the connection's
@@ -107,22 +65,10 @@ internal static class SocketCalls
     /// login (type, addresses, mode); a client on a loop needs none of it (see SocketPipe).</summary>
     public static SocketDescriptor? Accept(SafeHandle listener, out SocketError error)
     {
-        int fd, errno = 0;
-        var added = false;
-        try
-        {
-            listener.DangerousAddRef(ref added);
-            fd = accept4((int)listener.DangerousGetHandle(), 0, 0, CloseOnExec | NonBlocking); // born non-blocking: no fcntl per login
-            if (fd < 0)
-                errno = Marshal.GetLastSystemError();
-        }
-        finally
-        {
-            if (added)
-                listener.DangerousRelease();
-        }
+        var fd = accept4(listener, 0, 0, CloseOnExec | NonBlocking); // born non-blocking: no fcntl per login
         if (fd < 0)
         {
+            var errno = Marshal.GetLastPInvokeError();
             error = errno switch
             {
                 EINTR => SocketError.Interrupted,
@@ -188,6 +134,12 @@ internal static class SocketCalls
         catch (ObjectDisposedException) { }
     }
 
+    private static int Outcome(nint result, out SocketError error)
+    {
+        error = result >= 0 ? SocketError.Success : ToSocketError(Marshal.GetLastPInvokeError());
+        return result >= 0 ? (int)result : 0;
+    }
+
     // Linux errno values (the same on x86-64 and arm64).
     private static SocketError ToSocketError(int errno) => errno switch
     {
@@ -211,20 +163,14 @@ internal static class SocketCalls
     private const int CloseOnExec = 0x80000;                           // SOCK_CLOEXEC
     private const int IpProtoTcp = 6, TcpNoDelay = 1, SolSocket = 1, SoKeepAlive = 9, ShutWrite = 1;
 
-    // recv and send on a non-blocking socket return at once (they copy, and on loopback run the peer's TCP receive),
-    // so they skip the GC transition (SuppressGCTransition): the runtime's frame, thread lookup and errno bookkeeping
-    // cost a few per cent of the pooler's user time per transaction (perf: the stub, __tls_get_addr and errno samples
-    // roughly halved). A GC that wants this thread waits the few microseconds the call takes. errno is read right
-    // after, with no runtime code in between. Never for a call that can block (epoll_wait, connect, close).
-    [DllImport("libc"), SuppressGCTransition]
-    private static extern nint recv(int socket, ref byte buffer, nuint length, int flags);
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint recv(SafeHandle socket, ref byte buffer, nuint length, int flags);
 
-    [DllImport("libc"), SuppressGCTransition]
-    private static extern nint send(int socket, ref byte buffer, nuint length, int flags);
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint send(SafeHandle socket, ref byte buffer, nuint length, int flags);
 
-    // On a non-blocking listener accept4 does not wait either.
-    [DllImport("libc"), SuppressGCTransition]
-    private static extern int accept4(int socket, nint address, nint addressLength, int flags);
+    [DllImport("libc", SetLastError = true)]
+    private static extern int accept4(SafeHandle socket, nint address, nint addressLength, int flags);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int fcntl(SafeHandle socket, int command, int argument);
