@@ -78,6 +78,12 @@ def main():
     def med(scenario, target, field):
         return median(num(r[field]) for r in by.get((scenario, target), []))
 
+    def kernel(scenario, target):
+        """Median over the rounds of the pooler's kernel time per transaction (all CPU less user)."""
+        return median(c - u if c is not None and u is not None else None
+                      for c, u in ((num(r.get("cpu_us_per_tx")), num(r.get("user_us_per_tx")))
+                                   for r in by.get((scenario, target), [])))
+
     def paired(scenario):
         """Median of the per-round Tuki.Pool/PgBouncer TPS ratios: each compares runs seconds apart, so the machine's
         drift between rounds (±25 % here) cancels, where a ratio of two medians may pair different rounds."""
@@ -112,11 +118,19 @@ def main():
     w("")
     w("### Pooler CPU per transaction (median µs of the pooler process per pgbench transaction)")
     w("")
-    w("| scenario | PgBouncer | Tuki.Pool | Tuki.Pool/PgBouncer |")
-    w("| --- | ---: | ---: | ---: |")
+    w("User = the pooler's own code; kernel = its system calls and the TCP work they do. Machine busy = the share of "
+      "all CPUs not idle during the run (/proc/stat): near 100 % the scenario is CPU-bound, and a pooler's every µs "
+      "per transaction is taken from PostgreSQL and pgbench.")
+    w("")
+    w("| scenario | PgBouncer | Tuki.Pool | Tuki.Pool/PgBouncer | user PgB / Tuki | kernel PgB / Tuki | machine busy % direct / PgB / Tuki |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for s in scenarios:
         b, t = med(s, "pgbouncer", "cpu_us_per_tx"), med(s, "tuki", "cpu_us_per_tx")
-        w(f"| `{ARGS.get(s, s)}` | {fmt(b, 1)} | {fmt(t, 1)} | {fmt(ratio(t, b), 2)} |")
+        bu, tu = med(s, "pgbouncer", "user_us_per_tx"), med(s, "tuki", "user_us_per_tx")
+        bk, tk = (kernel(s, x) for x in ("pgbouncer", "tuki"))
+        busy = " / ".join(fmt(med(s, x, "machine_busy_pct")) for x in TARGETS)
+        w(f"| `{ARGS.get(s, s)}` | {fmt(b, 1)} | {fmt(t, 1)} | {fmt(ratio(t, b), 2)} | {fmt(bu, 1)} / {fmt(tu, 1)} | "
+          f"{fmt(bk, 1)} / {fmt(tk, 1)} | {busy} |")
     w("")
     w("### Per round (TPS direct / PgBouncer / Tuki.Pool; ratios PgBouncer/direct, Tuki.Pool/direct, Tuki.Pool/PgBouncer)")
     w("")
@@ -143,6 +157,10 @@ def main():
         w("Every pgbench run finished with zero failed transactions and no aborted client.")
 
     mem = read(a.memory)
+    storm = read(a.storm)
+    # A run limited to some scenarios (IDLE_COUNTS="" STORM_ROUNDS=0) measured no idle clients or storm: no tables.
+    out_mem = out if mem else []
+    w = out_mem.append
     w("")
     w("### Idle authenticated clients (bench/Logins `hold`: Npgsql, no pooling, 50 logins in flight)")
     w("")
@@ -158,7 +176,7 @@ def main():
           f"{(after - before) * 1024 / n:,.0f} B | {int(r['private_kib_delta']) * 1024 / n:,.0f} B | "
           f"{int(r['anon_kib_delta']) * 1024 / n:,.0f} B | {int(r['login_ms']) / 1000:.1f} s |")
 
-    storm = read(a.storm)
+    w = (out if storm else []).append
     w("")
     w(f"### Login storm ({int(a.storm_count):,} logins started at once by bench/Logins `storm`; time until all are in)")
     w("")
@@ -174,6 +192,7 @@ def main():
           f"{fmt(median(num(r['ms']) for r in rs))} | {fmt(storm_rate[x])} |")
 
     # ---- targets of issue 5 ----
+    w = out.append
     w("")
     w("### Against the targets of issue 5")
     w("")

@@ -172,29 +172,37 @@ wait_poolers
 port_of() { case $1 in direct) echo "$pg_port" ;; pgbouncer) echo "$pgb_port" ;; tuki) echo "$tuki_port" ;; esac; }
 password_of() { echo "$client_password"; }
 pid_of() { case $1 in pgbouncer) echo "$pgb_pid" ;; tuki) echo "$tuki_pid" ;; *) echo "" ;; esac; }
-cpu_ticks() { [[ -z $1 ]] && { echo 0; return; }; awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { [[ -z $1 ]] && { echo "0 0"; return; }; awk '{print $14, $15}' "/proc/$1/stat"; } # user, kernel
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6; exit }' /proc/stat; } # all, idle+iowait
 clk_tck=$(getconf CLK_TCK)
 
 # ---- pgbench scenarios ------------------------------------------------------------------------------------------
 tsv=$work/results.tsv
-printf 'scenario\ttarget\tround\ttps\ttransactions\tfailed\tcpu_us_per_tx\tstatus\n' > "$tsv"
+printf 'scenario\ttarget\tround\ttps\ttransactions\tfailed\tcpu_us_per_tx\tuser_us_per_tx\tmachine_busy_pct\tstatus\n' > "$tsv"
 run_pgbench() { # scenario target round seconds args... → one tsv line (round 0 = warm-up, not reported)
   local scenario=$1 target=$2 round=$3 seconds=$4; shift 4
-  local port pid before after out status=ok tps tx failed cpu
+  local port pid before after machine0 machine1 out status=ok tps tx failed cpu user busy
   port=$(port_of "$target"); pid=$(pid_of "$target")
   out=$work/pgbench-$scenario-$target-$round.log
-  before=$(cpu_ticks "$pid")
+  before=$(cpu_ticks "$pid"); machine0=$(machine_ticks)
   PGPASSWORD=$(password_of "$target") timeout $((seconds * 3 + 120)) "$bin/pgbench" -n -p "$port" -T "$seconds" "$@" >"$out" 2>&1 || status=exit$?
-  after=$(cpu_ticks "$pid")
+  after=$(cpu_ticks "$pid"); machine1=$(machine_ticks)
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -n1); tps=${tps:-0}
   tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out" | head -n1); tx=${tx:-0}
   failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out" | head -n1); failed=${failed:-0}
   grep -q 'aborted' "$out" && status=aborted
-  cpu=$(awk -v d=$((after - before)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
+  # The pooler's CPU per transaction (user + kernel, and user alone) and how busy the whole machine was meanwhile:
+  # near 100 % the scenario is CPU-bound, and every µs a pooler spends is taken from PostgreSQL and pgbench.
+  read -r user0 kernel0 <<<"$before"; read -r user1 kernel1 <<<"$after"
+  cpu=$(awk -v d=$((user1 + kernel1 - user0 - kernel0)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
     'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }')
+  user=$(awk -v d=$((user1 - user0)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
+    'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }')
+  busy=$(awk -v a="$machine0" -v b="$machine1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
+    printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }')
   last_tx=$tx
-  ((round > 0)) && printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$tps" "$tx" "$failed" "$cpu" "$status" >> "$tsv"
-  say "$(printf 'round %s  %-20s %-9s tps=%-9s tx=%-8s cpu_us/tx=%-6s %s' "$round" "$scenario" "$target" "$tps" "$tx" "$cpu" "$status")"
+  ((round > 0)) && printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$target" "$round" "$tps" "$tx" "$failed" "$cpu" "$user" "$busy" "$status" >> "$tsv"
+  say "$(printf 'round %s  %-20s %-9s tps=%-9s tx=%-8s cpu_us/tx=%-6s user=%-5s busy=%3s%% %s' "$round" "$scenario" "$target" "$tps" "$tx" "$cpu" "$user" "$busy" "$status")"
   if [[ $status != ok ]]; then
     grep -m1 -E 'error|ERROR|FATAL' "$out" | cut -c1-200 >&2 || true
   fi
@@ -345,7 +353,10 @@ for ((round = 1; round <= storm_rounds; round++)); do
 done
 
 # ---- report -----------------------------------------------------------------------------------------------------
-command_line="ROUNDS=$rounds SECONDS=$duration${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"} bench/run.sh"
+command_line="ROUNDS=$rounds SECONDS=$duration${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"}"
+[[ -z $idle_counts ]] && command_line+=' IDLE_COUNTS=""'
+[[ ${STORM_ROUNDS:-} == 0 ]] && command_line+=" STORM_ROUNDS=0"
+command_line+=" bench/run.sh"
 python3 bench/report.py --results "$tsv" --memory "$mem_tsv" --storm "$storm_tsv" \
   --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" --warmup "$warmup" --scenario-warmup "$scenario_warmup" \
   --pg-version "$("$bin/postgres" --version)" --pgbouncer-version "$(pgbouncer --version | head -n1)" \
