@@ -159,40 +159,38 @@ def main():
     mem = read(a.memory)
     storm = read(a.storm)
     # A run limited to some scenarios (IDLE_COUNTS="" STORM_ROUNDS=0) measured no idle clients or storm: no tables.
-    out_mem = out if mem else []
-    w = out_mem.append
-    w("")
-    w("### Idle authenticated clients (bench/Logins `hold`: Npgsql, no pooling, 50 logins in flight)")
-    w("")
-    w("Deltas of the pooler process between before the clients connect and 5 s after the last one is in (Tuki.Pool gives a burst's garbage back after two quiet seconds) "
-      "(/proc/PID/smaps_rollup); divided by the clients held.")
-    w("")
-    w("| pooler | clients | held | RSS before → after (MiB) | RSS per client | private per client | anon per client | time to log in all |")
-    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for r in mem:
-        n = max(int(r["opened"]), 1)
-        before, after = int(r["rss_kib_before"]), int(r["rss_kib_after"])
-        w(f"| {NAMES[r['target']]} | {int(r['clients']):,} | {int(r['opened']):,} | {before / 1024:.1f} → {after / 1024:.1f} | "
-          f"{(after - before) * 1024 / n:,.0f} B | {int(r['private_kib_delta']) * 1024 / n:,.0f} B | "
-          f"{int(r['anon_kib_delta']) * 1024 / n:,.0f} B | {int(r['login_ms']) / 1000:.1f} s |")
+    if mem:
+        w("")
+        w("### Idle authenticated clients (bench/Logins `hold`: Npgsql, no pooling, 50 logins in flight)")
+        w("")
+        w("Deltas of the pooler process between before the clients connect and 5 s after the last one is in (Tuki.Pool gives a burst's garbage back after two quiet seconds) "
+          "(/proc/PID/smaps_rollup); divided by the clients held.")
+        w("")
+        w("| pooler | clients | held | RSS before → after (MiB) | RSS per client | private per client | anon per client | time to log in all |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in mem:
+            n = max(int(r["opened"]), 1)
+            before, after = int(r["rss_kib_before"]), int(r["rss_kib_after"])
+            w(f"| {NAMES[r['target']]} | {int(r['clients']):,} | {int(r['opened']):,} | {before / 1024:.1f} → {after / 1024:.1f} | "
+              f"{(after - before) * 1024 / n:,.0f} B | {int(r['private_kib_delta']) * 1024 / n:,.0f} B | "
+              f"{int(r['anon_kib_delta']) * 1024 / n:,.0f} B | {int(r['login_ms']) / 1000:.1f} s |")
 
-    w = (out if storm else []).append
-    w("")
-    w(f"### Login storm ({int(a.storm_count):,} logins started at once by bench/Logins `storm`; time until all are in)")
-    w("")
-    w("| pooler | rounds (ms) | logged in | median ms | median logins/s |")
-    w("| --- | --- | ---: | ---: | ---: |")
     storm_rate = {}
-    for x in ("pgbouncer", "tuki"):
-        rs = [r for r in storm if r["target"] == x]
-        if not rs:
-            continue
-        storm_rate[x] = median(num(r["rate"]) for r in rs)
-        w(f"| {NAMES[x]} | {', '.join(r['ms'] for r in rs)} | {', '.join(r['opened'] for r in rs)} | "
-          f"{fmt(median(num(r['ms']) for r in rs))} | {fmt(storm_rate[x])} |")
+    if storm:
+        w("")
+        w(f"### Login storm ({int(a.storm_count):,} logins started at once by bench/Logins `storm`; time until all are in)")
+        w("")
+        w("| pooler | rounds (ms) | logged in | median ms | median logins/s |")
+        w("| --- | --- | ---: | ---: | ---: |")
+        for x in ("pgbouncer", "tuki"):
+            rs = [r for r in storm if r["target"] == x]
+            if not rs:
+                continue
+            storm_rate[x] = median(num(r["rate"]) for r in rs)
+            w(f"| {NAMES[x]} | {', '.join(r['ms'] for r in rs)} | {', '.join(r['opened'] for r in rs)} | "
+              f"{fmt(median(num(r['ms']) for r in rs))} | {fmt(storm_rate[x])} |")
 
     # ---- targets of issue 5 ----
-    w = out.append
     w("")
     w("### Against the targets of issue 5")
     w("")

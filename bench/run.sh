@@ -175,6 +175,9 @@ pid_of() { case $1 in pgbouncer) echo "$pgb_pid" ;; tuki) echo "$tuki_pid" ;; *)
 cpu_ticks() { [[ -z $1 ]] && { echo "0 0"; return; }; awk '{print $14, $15}' "/proc/$1/stat"; } # user, kernel
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $5 + $6; exit }' /proc/stat; } # all, idle+iowait
 clk_tck=$(getconf CLK_TCK)
+us_per_tx() { # ticks transactions pid → µs per transaction, or - (no pooler process, or no transaction)
+  awk -v d="$1" -v hz="$clk_tck" -v tx="$2" -v pid="$3" 'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }'
+}
 
 # ---- pgbench scenarios ------------------------------------------------------------------------------------------
 tsv=$work/results.tsv
@@ -194,10 +197,8 @@ run_pgbench() { # scenario target round seconds args... → one tsv line (round 
   # The pooler's CPU per transaction (user + kernel, and user alone) and how busy the whole machine was meanwhile:
   # near 100 % the scenario is CPU-bound, and every µs a pooler spends is taken from PostgreSQL and pgbench.
   read -r user0 kernel0 <<<"$before"; read -r user1 kernel1 <<<"$after"
-  cpu=$(awk -v d=$((user1 + kernel1 - user0 - kernel0)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
-    'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }')
-  user=$(awk -v d=$((user1 - user0)) -v hz="$clk_tck" -v tx="$tx" -v pid="$pid" \
-    'BEGIN { if (pid == "" || tx == 0) print "-"; else printf "%.1f", d / hz * 1e6 / tx }')
+  cpu=$(us_per_tx $((user1 + kernel1 - user0 - kernel0)) "$tx" "$pid")
+  user=$(us_per_tx $((user1 - user0)) "$tx" "$pid")
   busy=$(awk -v a="$machine0" -v b="$machine1" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[1] - x[1]
     printf "%.0f", (t > 0 ? 100 * (1 - (y[2] - x[2]) / t) : 0) }')
   last_tx=$tx
@@ -355,7 +356,7 @@ done
 # ---- report -----------------------------------------------------------------------------------------------------
 command_line="ROUNDS=$rounds SECONDS=$duration${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"}"
 [[ -z $idle_counts ]] && command_line+=' IDLE_COUNTS=""'
-[[ ${STORM_ROUNDS:-} == 0 ]] && command_line+=" STORM_ROUNDS=0"
+((storm_rounds == 0)) && command_line+=" STORM_ROUNDS=0"
 command_line+=" bench/run.sh"
 python3 bench/report.py --results "$tsv" --memory "$mem_tsv" --storm "$storm_tsv" \
   --command "$command_line" --rounds "$rounds" --duration "$duration" --storm-count "$storm" --warmup "$warmup" --scenario-warmup "$scenario_warmup" \
